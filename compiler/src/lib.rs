@@ -1,0 +1,1 @@
+//! asplitc: the driver, the ONNX frontend and the command line of the asplitc compiler.

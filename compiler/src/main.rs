@@ -1,0 +1,2 @@
+//! The `asplitc` binary: a thin wrapper over [`asplitc::cli`].
+fn main() {}

@@ -1,0 +1,22 @@
+//! asplit-ir: the dataflow IR of asplitc.
+//!
+//! Entities ([`graph::ValueId`], [`graph::NodeId`]) are `u32` indices into arenas; every value
+//! has a static [`types::TensorType`]; ops are declared once in [`ops::OPS`], from which the
+//! printer ([`print`]), parser ([`parse`]), verifier ([`verify`]) and reference interpreter
+//! ([`interp`]) follow. This crate knows nothing of ONNX (the importer lives in the
+//! `asplitc` package) nor of LLVM.
+
+pub mod attr;
+pub mod graph;
+pub mod interp;
+pub mod ops;
+pub mod shape;
+pub mod tensor;
+pub mod types;
+pub mod verify;
+
+pub use attr::{Attr, AttrKind, Attrs};
+pub use graph::{Graph, NodeId, ValueDef, ValueId};
+pub use ops::{OpDef, OpKind, OPS};
+pub use tensor::{Tensor, TensorData};
+pub use types::{DType, TensorType};

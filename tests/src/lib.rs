@@ -1,0 +1,1 @@
+//! asplit-tests: shared helpers for asplitc's integration tests (under `tests/tests/`).
