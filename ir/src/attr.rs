@@ -61,6 +61,14 @@ pub enum Attr {
     Tensor(Arc<Tensor>),
     /// An element type.
     DType(DType),
+    /// A tensor whose contents were elided from the text form (printed as a content hash):
+    /// its type and hash are known, its elements are not. Kind [`AttrKind::Tensor`].
+    Elided {
+        /// Type of the elided tensor.
+        ty: crate::types::TensorType,
+        /// [`Tensor::content_hash`] of the original.
+        hash: u64,
+    },
 }
 
 impl Attr {
@@ -74,6 +82,7 @@ impl Attr {
             Attr::Str(_) => AttrKind::Str,
             Attr::Tensor(_) => AttrKind::Tensor,
             Attr::DType(_) => AttrKind::DType,
+            Attr::Elided { .. } => AttrKind::Tensor,
         }
     }
 }
@@ -84,6 +93,9 @@ pub enum AttrError {
     /// The attribute is absent.
     #[error("missing attribute `{0}`")]
     Missing(String),
+    /// The tensor's contents were elided from the text it was parsed from.
+    #[error("the contents of tensor attribute `{0}` were elided from the text (printed as a hash); print with --print-constants to keep them")]
+    Elided(String),
     /// The attribute has another kind.
     #[error("attribute `{name}` should be {expected}, found {found}")]
     Kind {
@@ -159,6 +171,19 @@ impl Attrs {
     getter!(ints, Ints, &[i64], |v| v.as_slice());
     getter!(floats, Floats, &[f32], |v| v.as_slice());
     getter!(str, Str, &str, |v| v.as_str());
-    getter!(tensor, Tensor, &Arc<Tensor>, |v| v);
+    /// Typed access to a tensor attribute; errors name the attribute, and say so when the
+    /// contents were elided.
+    pub fn tensor(&self, name: &str) -> Result<&Arc<Tensor>, AttrError> {
+        match self.0.get(name) {
+            Some(Attr::Tensor(t)) => Ok(t),
+            Some(Attr::Elided { .. }) => Err(AttrError::Elided(name.to_string())),
+            Some(other) => Err(AttrError::Kind {
+                name: name.to_string(),
+                expected: AttrKind::Tensor,
+                found: other.kind(),
+            }),
+            None => Err(AttrError::Missing(name.to_string())),
+        }
+    }
     getter!(dtype, DType, DType, |v| *v);
 }

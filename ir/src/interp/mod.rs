@@ -7,6 +7,9 @@
 pub mod kernel;
 
 use crate::attr::{AttrError, Attrs};
+use crate::graph::{Graph, ValueId};
+use std::collections::HashMap;
+use std::sync::Arc;
 use crate::ops::OpKind;
 use crate::tensor::Tensor;
 use crate::types::TensorType;
@@ -46,4 +49,140 @@ pub enum InterpError {
         /// What is wrong.
         msg: String,
     },
+}
+
+/// Runs one op on operand values; `outputs` are the result types from the shape rule.
+pub fn eval_node(
+    op: OpKind,
+    attrs: &Attrs,
+    inputs: &[&Tensor],
+    outputs: &[TensorType],
+) -> Result<Vec<Tensor>, InterpError> {
+    let results = (op.def().eval)(&EvalCx { op, inputs, attrs, outputs })?;
+    check_results(op, &results, outputs)?;
+    Ok(results)
+}
+
+fn check_results(op: OpKind, got: &[Tensor], want: &[TensorType]) -> Result<(), InterpError> {
+    let same = got.len() == want.len() && got.iter().zip(want).all(|(t, w)| &t.ty() == w);
+    if same {
+        return Ok(());
+    }
+    let got: Vec<String> = got.iter().map(|t| t.ty().to_string()).collect();
+    let want: Vec<String> = want.iter().map(|t| t.to_string()).collect();
+    Err(InterpError::Invalid {
+        op,
+        msg: format!("kernel produced [{}], the shape rule says [{}]", got.join(", "), want.join(", ")),
+    })
+}
+
+/// Errors of a whole-graph run.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum RunError {
+    /// The number of inputs supplied differs from the graph's.
+    #[error("the model has {expected} input(s), {got} were given")]
+    InputCount {
+        /// Graph inputs.
+        expected: usize,
+        /// Tensors supplied.
+        got: usize,
+    },
+    /// An input tensor has the wrong type.
+    #[error("input {index} (`{name}`) should be {expected}, got {got}")]
+    InputType {
+        /// Position.
+        index: usize,
+        /// Source name of the input, or its position.
+        name: String,
+        /// Declared type.
+        expected: TensorType,
+        /// Supplied type.
+        got: TensorType,
+    },
+    /// A node failed.
+    #[error("node {position} ({op}{name}): {source}")]
+    Node {
+        /// Position in the graph's order.
+        position: usize,
+        /// The op.
+        op: OpKind,
+        /// ` "name"` when the node has a source name, else empty.
+        name: String,
+        /// What failed.
+        source: InterpError,
+    },
+}
+
+/// Runs a whole graph on `inputs` (bound to graph inputs in order); returns the graph
+/// outputs in order. Intermediate tensors are dropped after their last use.
+pub fn run(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
+    run_observed(g, inputs, |_, _| {})
+}
+
+/// Like [`run`], and calls `observe(value, tensor)` for every value as it is computed
+/// (graph inputs first). Calibration uses this to record ranges.
+pub fn run_observed(
+    g: &Graph,
+    inputs: &[Tensor],
+    mut observe: impl FnMut(ValueId, &Tensor),
+) -> Result<Vec<Tensor>, RunError> {
+    check_inputs(g, inputs)?;
+    let last_use = last_uses(g);
+    let mut env: HashMap<ValueId, Arc<Tensor>> = HashMap::new();
+    for (&v, t) in g.inputs.iter().zip(inputs) {
+        observe(v, t);
+        env.insert(v, Arc::new(t.clone()));
+    }
+    for (pos, &n) in g.order.iter().enumerate() {
+        let node = &g.nodes[n];
+        let args: Vec<Arc<Tensor>> = node.inputs.iter().map(|v| env[v].clone()).collect();
+        let refs: Vec<&Tensor> = args.iter().map(|a| a.as_ref()).collect();
+        let tys: Vec<TensorType> = node.outputs.iter().map(|&v| g.values[v].ty.clone()).collect();
+        let results = eval_node(node.op, &node.attrs, &refs, &tys).map_err(|source| RunError::Node {
+            position: pos,
+            op: node.op,
+            name: node.name.as_ref().map(|s| format!(" \"{s}\"")).unwrap_or_default(),
+            source,
+        })?;
+        drop(refs);
+        drop(args);
+        for (&v, t) in node.outputs.iter().zip(results) {
+            observe(v, &t);
+            env.insert(v, Arc::new(t));
+        }
+        for v in &node.inputs {
+            if last_use.get(v) == Some(&pos) {
+                env.remove(v);
+            }
+        }
+    }
+    Ok(g.outputs.iter().map(|v| env[v].as_ref().clone()).collect())
+}
+
+fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<(), RunError> {
+    if inputs.len() != g.inputs.len() {
+        return Err(RunError::InputCount { expected: g.inputs.len(), got: inputs.len() });
+    }
+    for (index, (&v, t)) in g.inputs.iter().zip(inputs).enumerate() {
+        let expected = &g.values[v].ty;
+        if &t.ty() != expected {
+            let name = g.values[v].name.clone().unwrap_or_else(|| format!("#{index}"));
+            return Err(RunError::InputType { index, name, expected: expected.clone(), got: t.ty() });
+        }
+    }
+    Ok(())
+}
+
+/// Position in `order` of the last node reading each value; graph outputs are never freed.
+fn last_uses(g: &Graph) -> HashMap<ValueId, usize> {
+    let mut last = HashMap::new();
+    for (pos, &n) in g.order.iter().enumerate() {
+        for &v in &g.nodes[n].inputs {
+            last.insert(v, pos);
+        }
+    }
+    for v in &g.outputs {
+        last.remove(v);
+    }
+    last
 }
