@@ -103,7 +103,9 @@ impl Graph {
         let outputs = out_types
             .into_iter()
             .enumerate()
-            .map(|(i, ty)| self.values.push(ValueData { ty, def: ValueDef::Node(node, i), name: None }))
+            .map(|(i, ty)| {
+                self.values.push(ValueData { ty, def: ValueDef::Node(node, i), name: None })
+            })
             .collect();
         let n = self.nodes.push(NodeData { op, attrs, inputs, outputs, name: None });
         self.order.push(n);
@@ -160,7 +162,8 @@ impl Graph {
     /// nodes left over.
     pub fn toposort(&mut self) -> Result<(), Vec<NodeId>> {
         use std::collections::{BTreeSet, HashMap};
-        let pos: HashMap<NodeId, usize> = self.order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let pos: HashMap<NodeId, usize> =
+            self.order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         let mut indeg = vec![0usize; self.order.len()];
         let mut users: Vec<Vec<usize>> = vec![Vec::new(); self.order.len()];
         for (i, &n) in self.order.iter().enumerate() {

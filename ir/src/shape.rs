@@ -38,6 +38,29 @@ macro_rules! pending {
         }
     )*};
 }
-pending!(constant, same_as_first, conv, conv_transpose, gemm, matmul, broadcast, pow, compare,
-    where_, concat, split, slice, gather, reshape, transpose, expand, pad, resize, pool, reduce,
-    cast, quantize_linear, dequantize_linear);
+pending!(
+    constant,
+    same_as_first,
+    conv,
+    conv_transpose,
+    gemm,
+    matmul,
+    broadcast,
+    pow,
+    compare,
+    where_,
+    concat,
+    split,
+    slice,
+    gather,
+    reshape,
+    transpose,
+    expand,
+    pad,
+    resize,
+    pool,
+    reduce,
+    cast,
+    quantize_linear,
+    dequantize_linear
+);

@@ -155,7 +155,8 @@ impl Tensor {
     /// Builds a tensor, checking that `data` holds exactly `numel(shape)` elements.
     pub fn new(shape: impl Into<Vec<usize>>, data: TensorData) -> Result<Self, TensorError> {
         let shape = shape.into();
-        let expected = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+        let expected =
+            shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
         if expected != data.len() {
             return Err(TensorError::ElementCount { shape, expected, got: data.len() });
         }

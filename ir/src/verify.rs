@@ -105,7 +105,11 @@ impl Verifier<'_> {
         self.check_attrs(pos, n);
         let expected = def.num_results(&node.attrs);
         if node.outputs.len() != expected {
-            self.node_err(pos, n, format!("has {} results, the op gives {expected}", node.outputs.len()));
+            self.node_err(
+                pos,
+                n,
+                format!("has {} results, the op gives {expected}", node.outputs.len()),
+            );
         }
         for (i, &v) in node.outputs.iter().enumerate() {
             if g.values.get(v).map(|d| d.def) != Some(ValueDef::Node(n, i)) {
@@ -153,7 +157,11 @@ impl Verifier<'_> {
                 for (i, (&v, w)) in node.outputs.iter().zip(&want).enumerate() {
                     let have = &g.values[v].ty;
                     if have != w {
-                        self.node_err(pos, n, format!("result {i} has type {have}, the shape rule gives {w}"));
+                        self.node_err(
+                            pos,
+                            n,
+                            format!("result {i} has type {have}, the shape rule gives {w}"),
+                        );
                     }
                 }
             }

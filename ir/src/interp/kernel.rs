@@ -11,6 +11,33 @@ macro_rules! pending {
         }
     )*};
 }
-pending!(constant, unary, conv, conv_transpose, gemm, matmul, batch_norm, layer_norm, lrn,
-    softmax, binary, variadic, where_, concat, split, slice, gather, reshape, transpose, expand,
-    pad, resize, max_pool, avg_pool, reduce, cast, quantize_linear, dequantize_linear);
+pending!(
+    constant,
+    unary,
+    conv,
+    conv_transpose,
+    gemm,
+    matmul,
+    batch_norm,
+    layer_norm,
+    lrn,
+    softmax,
+    binary,
+    variadic,
+    where_,
+    concat,
+    split,
+    slice,
+    gather,
+    reshape,
+    transpose,
+    expand,
+    pad,
+    resize,
+    max_pool,
+    avg_pool,
+    reduce,
+    cast,
+    quantize_linear,
+    dequantize_linear
+);

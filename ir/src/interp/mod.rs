@@ -8,11 +8,11 @@ pub mod kernel;
 
 use crate::attr::{AttrError, Attrs};
 use crate::graph::{Graph, ValueId};
-use std::collections::HashMap;
-use std::sync::Arc;
 use crate::ops::OpKind;
 use crate::tensor::Tensor;
 use crate::types::TensorType;
+use std::collections::HashMap;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// What a kernel sees.
@@ -72,7 +72,11 @@ fn check_results(op: OpKind, got: &[Tensor], want: &[TensorType]) -> Result<(), 
     let want: Vec<String> = want.iter().map(|t| t.to_string()).collect();
     Err(InterpError::Invalid {
         op,
-        msg: format!("kernel produced [{}], the shape rule says [{}]", got.join(", "), want.join(", ")),
+        msg: format!(
+            "kernel produced [{}], the shape rule says [{}]",
+            got.join(", "),
+            want.join(", ")
+        ),
     })
 }
 
@@ -138,12 +142,13 @@ pub fn run_observed(
         let args: Vec<Arc<Tensor>> = node.inputs.iter().map(|v| env[v].clone()).collect();
         let refs: Vec<&Tensor> = args.iter().map(|a| a.as_ref()).collect();
         let tys: Vec<TensorType> = node.outputs.iter().map(|&v| g.values[v].ty.clone()).collect();
-        let results = eval_node(node.op, &node.attrs, &refs, &tys).map_err(|source| RunError::Node {
-            position: pos,
-            op: node.op,
-            name: node.name.as_ref().map(|s| format!(" \"{s}\"")).unwrap_or_default(),
-            source,
-        })?;
+        let results =
+            eval_node(node.op, &node.attrs, &refs, &tys).map_err(|source| RunError::Node {
+                position: pos,
+                op: node.op,
+                name: node.name.as_ref().map(|s| format!(" \"{s}\"")).unwrap_or_default(),
+                source,
+            })?;
         drop(refs);
         drop(args);
         for (&v, t) in node.outputs.iter().zip(results) {
@@ -167,7 +172,12 @@ fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<(), RunError> {
         let expected = &g.values[v].ty;
         if &t.ty() != expected {
             let name = g.values[v].name.clone().unwrap_or_else(|| format!("#{index}"));
-            return Err(RunError::InputType { index, name, expected: expected.clone(), got: t.ty() });
+            return Err(RunError::InputType {
+                index,
+                name,
+                expected: expected.clone(),
+                got: t.ty(),
+            });
         }
     }
     Ok(())
