@@ -1,0 +1,177 @@
+//! The command line: clap definitions, dispatch, and miette rendering of errors.
+//!
+//! This is the only place that renders diagnostics and chooses exit codes (0 success,
+//! 2 any error the user can fix: bad model, bad tensor file, bad flag). The work itself is
+//! in [`crate::driver`].
+
+use crate::driver::{self, CompileRequest, RunRequest};
+use crate::error::DriverError;
+use clap::{Parser, Subcommand, ValueEnum};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const ABOUT: &str = "Compile an ONNX model for collaborative edge-cloud inference (Auto-Split).";
+
+const LONG_ABOUT: &str = "\
+asplitc imports an ONNX model into its dataflow IR (.air). Later milestones split the model \
+between an edge device (low-bit, quantized) and a cloud server (float), choosing the split and \
+bit-widths to minimise end-to-end latency; this build imports, verifies, prints and interprets \
+models.
+
+Examples:
+  asplitc model.onnx -o out/ --emit ir         write out/model.air
+  asplitc run model.onnx --input x.npy --output-dir res/
+  asplitc model.onnx -o out/ --input-shape input=1x3x224x224";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "asplitc",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompileArgs {
+    /// The model: an ONNX file (.onnx) or asplitc IR (.air).
+    #[arg(value_name = "MODEL", required = true)]
+    model: Option<PathBuf>,
+
+    /// Output directory (created if missing).
+    #[arg(short = 'o', long = "out", value_name = "OUT", required = true)]
+    out: Option<PathBuf>,
+
+    /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the imported and
+    /// verified IR. (Binaries, plan and ONNX partitions come with later milestones.)
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ir")]
+    emit: Vec<Emit>,
+
+    #[command(flatten)]
+    model_opts: ModelOpts,
+
+    /// Print every constant in full in the .air output instead of a content hash for
+    /// tensors of more than 16 elements (the result can be large).
+    #[arg(long)]
+    print_constants: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ModelOpts {
+    /// Binds the symbolic (or any) dimensions of a model input, e.g.
+    /// `--input-shape input=1x3x224x224`. Repeat for several inputs.
+    #[arg(long = "input-shape", value_name = "NAME=DIMS")]
+    input_shapes: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// OUT/model.air: the IR after import and verification.
+    Ir,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a model with the reference interpreter and write its outputs.
+    ///
+    /// Inputs bind to the model's graph inputs in order. Tensor files are .npy or ONNX
+    /// TensorProto .pb, chosen by extension. Outputs are written as `output_<i>.pb`
+    /// (the ONNX test-data layout) into --output-dir, or to the files given with --output.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The model: an ONNX file (.onnx) or asplitc IR (.air).
+    #[arg(value_name = "MODEL")]
+    model: PathBuf,
+
+    /// Input tensor files (.npy or .pb), one per model input, in order.
+    #[arg(long = "input", value_name = "FILE", num_args = 1.., required = true)]
+    inputs: Vec<PathBuf>,
+
+    /// Directory for `output_<i>.pb` files (created if missing).
+    #[arg(long, value_name = "DIR", required_unless_present = "outputs", conflicts_with = "outputs")]
+    output_dir: Option<PathBuf>,
+
+    /// Output files (.npy or .pb), one per model output, in order.
+    #[arg(long = "output", value_name = "FILE", num_args = 1..)]
+    outputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    model_opts: ModelOpts,
+}
+
+/// Parses arguments, runs the command, renders any error; returns the process exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", render(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), DriverError> {
+    match cli.command {
+        Some(Command::Run(r)) => driver::run(&RunRequest {
+            model: r.model,
+            inputs: r.inputs,
+            output_dir: r.output_dir,
+            outputs: r.outputs,
+            input_shapes: driver::parse_input_shapes(&r.model_opts.input_shapes)?,
+        }),
+        None => {
+            let c = cli.compile;
+            let (Some(model), Some(out)) = (c.model, c.out) else {
+                return Err(missing_args());
+            };
+            driver::compile(&CompileRequest {
+                model,
+                out,
+                emit_ir: c.emit.contains(&Emit::Ir),
+                print_constants: c.print_constants,
+                input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,
+            })
+        }
+    }
+}
+
+/// clap marks MODEL and -o as required without a subcommand; this covers the impossible
+/// case without panicking.
+fn missing_args() -> DriverError {
+    DriverError::Flag { flag: "MODEL", message: "a model and -o OUT are required".into() }
+}
+
+/// Renders a diagnostic as text: Unicode without colour when stderr is not a terminal or
+/// `NO_COLOR` is set.
+pub fn render(e: &dyn Diagnostic) -> String {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let mut out = String::new();
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    if handler.render_report(&mut out, e).is_err() {
+        out = format!("error: {e}\n");
+    }
+    out
+}

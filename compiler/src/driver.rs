@@ -1,0 +1,140 @@
+//! The driver: what each command does, with no argument parsing and no rendering.
+//!
+//! `compile` imports (or parses) a model, verifies it and writes the requested artifacts;
+//! `run` interprets it on tensor files. Both return [`DriverError`]; the CLI renders it.
+
+use crate::error::DriverError;
+use crate::onnx::{self, ImportOptions};
+use crate::tensor_io;
+use asplit_ir::print::{print, PrintOptions};
+use asplit_ir::Graph;
+use std::path::{Path, PathBuf};
+
+/// `asplitc MODEL -o OUT`.
+#[derive(Debug)]
+pub struct CompileRequest {
+    /// The model file.
+    pub model: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Write OUT/model.air.
+    pub emit_ir: bool,
+    /// Print constants in full.
+    pub print_constants: bool,
+    /// `--input-shape` bindings.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+/// `asplitc run MODEL --input … (--output-dir D | --output …)`.
+#[derive(Debug)]
+pub struct RunRequest {
+    /// The model file.
+    pub model: PathBuf,
+    /// Input tensor files, in graph-input order.
+    pub inputs: Vec<PathBuf>,
+    /// Directory for `output_<i>.pb`.
+    pub output_dir: Option<PathBuf>,
+    /// Explicit output files.
+    pub outputs: Vec<PathBuf>,
+    /// `--input-shape` bindings.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+/// Parses `name=1x3x224x224` bindings.
+pub fn parse_input_shapes(specs: &[String]) -> Result<Vec<(String, Vec<usize>)>, DriverError> {
+    specs.iter().map(|s| parse_input_shape(s)).collect()
+}
+
+fn parse_input_shape(spec: &str) -> Result<(String, Vec<usize>), DriverError> {
+    let bad = |message: String| DriverError::Flag { flag: "--input-shape", message };
+    let (name, dims) = spec
+        .rsplit_once('=')
+        .ok_or_else(|| bad(format!("`{spec}` is not NAME=DIMS (e.g. input=1x3x224x224)")))?;
+    if name.is_empty() {
+        return Err(bad(format!("`{spec}` has an empty input name")));
+    }
+    let dims = if dims.is_empty() {
+        Vec::new()
+    } else {
+        dims.split('x')
+            .map(|d| d.trim().parse::<usize>().map_err(|_| bad(format!("`{d}` in `{spec}` is not a dimension"))))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok((name.to_string(), dims))
+}
+
+/// Loads a model: `.onnx` through the importer, `.air` through the parser; verifies it.
+pub fn load_model(path: &Path, input_shapes: &[(String, Vec<usize>)]) -> Result<Graph, DriverError> {
+    let is_air = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("air"));
+    let g = if is_air {
+        if !input_shapes.is_empty() {
+            return Err(DriverError::Flag {
+                flag: "--input-shape",
+                message: "only applies to ONNX models; .air shapes are static".into(),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| DriverError::io("read", path, e))?;
+        asplit_ir::parse::parse(&text)?
+    } else {
+        let opts = ImportOptions { input_shapes: input_shapes.to_vec() };
+        onnx::import_file(path, &opts)?
+    };
+    asplit_ir::verify::verify(&g).map_err(DriverError::Verify)?;
+    Ok(g)
+}
+
+/// Runs the compile command.
+pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
+    let g = load_model(&req.model, &req.input_shapes)?;
+    std::fs::create_dir_all(&req.out).map_err(|e| DriverError::io("create directory", &req.out, e))?;
+    if req.emit_ir {
+        let text = print(&g, &PrintOptions { print_constants: req.print_constants });
+        let path = req.out.join("model.air");
+        std::fs::write(&path, text).map_err(|e| DriverError::io("write", &path, e))?;
+    }
+    Ok(())
+}
+
+/// Runs the run command.
+pub fn run(req: &RunRequest) -> Result<(), DriverError> {
+    let g = load_model(&req.model, &req.input_shapes)?;
+    let inputs = req.inputs.iter().map(|p| tensor_io::read_tensor(p)).collect::<Result<Vec<_>, _>>()?;
+    tensor_io::check_binding(&g, &inputs, &req.inputs)?;
+    let outputs = asplit_ir::interp::run(&g, &inputs)?;
+    let paths = output_paths(req, outputs.len())?;
+    for (i, (t, path)) in outputs.iter().zip(&paths).enumerate() {
+        let name = g.values[g.outputs[i]].name.clone().unwrap_or_else(|| format!("output_{i}"));
+        tensor_io::write_tensor(path, t, &name)?;
+    }
+    Ok(())
+}
+
+fn output_paths(req: &RunRequest, count: usize) -> Result<Vec<PathBuf>, DriverError> {
+    if let Some(dir) = &req.output_dir {
+        std::fs::create_dir_all(dir).map_err(|e| DriverError::io("create directory", dir, e))?;
+        return Ok((0..count).map(|i| dir.join(format!("output_{i}.pb"))).collect());
+    }
+    if req.outputs.len() != count {
+        return Err(DriverError::Flag {
+            flag: "--output",
+            message: format!("the model has {count} output(s), {} file(s) were given", req.outputs.len()),
+        });
+    }
+    Ok(req.outputs.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_shape_specs() {
+        assert_eq!(parse_input_shape("x=1x3x224x224").unwrap(), ("x".into(), vec![1, 3, 224, 224]));
+        assert_eq!(parse_input_shape("a=b=2").unwrap(), ("a=b".into(), vec![2]));
+        assert_eq!(parse_input_shape("s=").unwrap(), ("s".into(), vec![]));
+        assert!(parse_input_shape("x").is_err());
+        assert!(parse_input_shape("=1x2").is_err());
+        assert!(parse_input_shape("x=1xQ").is_err());
+        assert!(parse_input_shape("x=-1").is_err());
+    }
+}

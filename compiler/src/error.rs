@@ -1,0 +1,84 @@
+//! The driver's error type: everything `asplitc` can report to a user, as one enum.
+//!
+//! Library errors (import, parse, shape, interpreter) are wrapped, keeping their miette
+//! diagnostics; this file adds the driver's own cases (files, flags, bindings). Rendering
+//! happens only in [`crate::cli`].
+
+use crate::onnx::ImportError;
+use miette::Diagnostic;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything the driver can fail with.
+#[derive(Debug, Error, Diagnostic)]
+pub enum DriverError {
+    /// Importing the ONNX model failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Import(#[from] ImportError),
+
+    /// Parsing an `.air` file failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parse(#[from] asplit_ir::parse::ParseError),
+
+    /// A file could not be read or written.
+    #[error("cannot {action} `{path}`: {source}")]
+    #[diagnostic(code(asplitc::io))]
+    Io {
+        /// "read", "write", "create directory".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+
+    /// A tensor file is malformed or of an unsupported format.
+    #[error("tensor file `{path}`: {message}")]
+    #[diagnostic(code(asplitc::tensor_file), help("tensor files are .npy (NumPy) or .pb (a serialized ONNX TensorProto)"))]
+    TensorFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Input tensors do not match the model's inputs.
+    #[error("{message}")]
+    #[diagnostic(code(asplitc::input_binding))]
+    InputBinding {
+        /// What does not match.
+        message: String,
+        /// The model's inputs, for the help line.
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A command-line value is malformed.
+    #[error("invalid value for {flag}: {message}")]
+    #[diagnostic(code(asplitc::flag))]
+    Flag {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The interpreter failed.
+    #[error("the reference interpreter failed: {0}")]
+    #[diagnostic(code(asplitc::interp))]
+    Run(#[from] asplit_ir::interp::RunError),
+
+    /// The IR does not verify.
+    #[error("the IR does not verify:\n{}", .0.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
+    #[diagnostic(code(asplitc::verify))]
+    Verify(Vec<asplit_ir::verify::Violation>),
+}
+
+impl DriverError {
+    /// Builds an [`DriverError::Io`].
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DriverError::Io { action, path: path.into(), source }
+    }
+}

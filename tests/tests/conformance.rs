@@ -1,0 +1,57 @@
+//! Conformance: the ONNX backend test data through the importer and the reference
+//! interpreter, with docs/conformance.md regenerated from the results.
+//!
+//! Fails when a case fails that is not listed in `tests/conformance/known_failures.txt`,
+//! or when a listed case no longer fails (so the list cannot go stale). Set
+//! `ASPLIT_CONFORMANCE_SUITES=node,light` to run a subset (the doc is then not rewritten).
+
+use asplit_tests::conformance::{discover, known_failures, render_markdown, run_all, Outcome, Suite};
+use asplit_tests::{node_tests_dir, workspace_root};
+
+#[test]
+fn onnx_backend_conformance() {
+    let only = std::env::var("ASPLIT_CONFORMANCE_SUITES").ok();
+    let suites: Vec<Suite> = Suite::ALL
+        .into_iter()
+        .filter(|s| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == s.name())))
+        .collect();
+    let node_dir = node_tests_dir().expect("node tests can be generated");
+    let mut cases = Vec::new();
+    for s in &suites {
+        cases.extend(discover(*s, &node_dir).expect("test data is present"));
+    }
+    let reports = run_all(&cases, 2);
+    let root = workspace_root();
+    let known = known_failures(&root.join("tests/conformance/known_failures.txt"));
+    if only.is_none() {
+        let md = render_markdown(&reports, &known, "cargo test -p asplit-tests --test conformance");
+        std::fs::write(root.join("docs/conformance.md"), md).expect("docs/ is writable");
+    }
+
+    let mut unexpected = Vec::new();
+    let mut stale = Vec::new();
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for r in &reports {
+        let key = r.case.key();
+        match &r.outcome {
+            Outcome::Pass => {
+                pass += 1;
+                if known.contains_key(&key) {
+                    stale.push(key);
+                }
+            }
+            Outcome::Fail(why) => {
+                fail += 1;
+                if !known.contains_key(&key) {
+                    unexpected.push(format!("{key}: {why}"));
+                }
+            }
+            Outcome::Skip(_) => skip += 1,
+        }
+    }
+    eprintln!("conformance: {pass} passed, {fail} failed ({} unexpected), {skip} skipped", unexpected.len());
+    assert!(unexpected.is_empty(), "unexpected failures:\n{}", unexpected.join("\n"));
+    if only.is_none() {
+        assert!(stale.is_empty(), "known failures that now pass (remove them):\n{}", stale.join("\n"));
+    }
+}
