@@ -1,43 +1,17 @@
-//! Kernel entry points named by the op table (placeholders until the interpreter lands).
+//! The kernel entry points the op table ([`crate::ops::OPS`]) names, re-exported from the
+//! per-family modules. Every kernel has the signature of [`crate::ops::EvalFn`]: it reads
+//! its operands and attributes from an [`super::EvalCx`] and returns the result tensors.
+//! This file holds no logic.
 
-use super::{EvalCx, InterpError};
-use crate::tensor::Tensor;
-
-macro_rules! pending {
-    ($($name:ident),*) => {$(
-        /// Kernel (not yet written).
-        pub fn $name(cx: &EvalCx) -> Result<Vec<Tensor>, InterpError> {
-            Err(InterpError::Unsupported { op: cx.op, what: "this op".into() })
-        }
-    )*};
-}
-pending!(
-    constant,
-    unary,
-    conv,
-    conv_transpose,
-    gemm,
-    matmul,
-    batch_norm,
-    layer_norm,
-    lrn,
-    softmax,
-    binary,
-    variadic,
-    where_,
-    concat,
-    split,
-    slice,
-    gather,
-    reshape,
-    transpose,
-    expand,
-    pad,
-    resize,
-    max_pool,
-    avg_pool,
-    reduce,
-    cast,
-    quantize_linear,
-    dequantize_linear
-);
+pub use super::conv::{conv, conv_transpose};
+pub use super::elementwise::{binary, cast, unary, variadic, where_};
+pub use super::matmul::{gemm, matmul};
+pub use super::movement::{
+    concat, constant, expand, gather, pad, reshape, slice, split, transpose,
+};
+pub use super::norm::{batch_norm, layer_norm, lrn};
+pub use super::pool::{avg_pool, max_pool};
+pub use super::quant::{dequantize_linear, quantize_linear};
+pub use super::reduce::reduce;
+pub use super::resize::resize;
+pub use super::softmax::softmax;

@@ -4,7 +4,18 @@
 //! Simple and obviously correct beats clever: kernels are plain loops, except Conv, Gemm
 //! and MatMul, which go through im2col and the `matrixmultiply` GEMM.
 
+mod common;
+mod conv;
+mod elementwise;
 pub mod kernel;
+mod matmul;
+mod movement;
+mod norm;
+mod pool;
+mod quant;
+mod reduce;
+mod resize;
+mod softmax;
 
 use crate::attr::{AttrError, Attrs};
 use crate::graph::{Graph, ValueId};

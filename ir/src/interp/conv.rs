@@ -1,0 +1,313 @@
+//! Conv and ConvTranspose over N spatial dims (layout N, C, spatial…; weights M, C/group,
+//! kernel…) with groups, dilations and asymmetric pads (begins ++ ends).
+//!
+//! Conv lowers each (image, group) to one GEMM: im2col builds a `(C/g·K) × out_positions`
+//! matrix (skipped for 1×1, stride-1, unpadded convolutions, where the input already is
+//! that matrix) and the weights multiply it. ConvTranspose runs the GEMM the other way
+//! (`Wᵀ·x`) and scatters the columns back with col2im. f32 and f64 (f16 through f32).
+//! Only the last spatial axis is walked element by element; the others are handled once
+//! per row segment, so the inner loops are plain slice copies.
+
+use super::common::{
+    elems, input, invalid, make, next_index, numel, opt_input, real_dtype, spatial_list, strides,
+    KResult, Real,
+};
+use super::matmul::gemm_strided;
+use super::{EvalCx, InterpError};
+
+/// Sizes of one convolution.
+struct Geom {
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    in_sp: Vec<usize>,
+    k_sp: Vec<usize>,
+    out_sp: Vec<usize>,
+    strides: Vec<usize>,
+    dil: Vec<usize>,
+    pad_begin: Vec<usize>,
+}
+
+impl Geom {
+    fn spatial(&self) -> usize {
+        self.in_sp.len()
+    }
+}
+
+/// Range of `j ∈ [0, count)` for which `j·s + shift` lies in `[0, limit)`.
+fn valid_range(count: usize, s: usize, shift: i64, limit: usize) -> (usize, usize) {
+    let s = s as i64;
+    let lo = if shift >= 0 { 0 } else { (-shift + s - 1) / s };
+    let top = limit as i64 - shift;
+    let hi = if top <= 0 { 0 } else { (top + s - 1) / s };
+    let lo = (lo as usize).min(count);
+    (lo, (hi as usize).min(count).max(lo))
+}
+
+/// Reads strides, dilations, pads and group; checks operand shapes. `transposed` selects the
+/// ConvTranspose weight layout (C, M/group, kernel…) and result-size rule.
+fn geometry(cx: &EvalCx, transposed: bool) -> Result<Geom, InterpError> {
+    let (xs, ws) = (input(cx, 0)?.shape(), input(cx, 1)?.shape());
+    if xs.len() < 3 || ws.len() != xs.len() {
+        return Err(invalid(cx, format!("operand shapes {xs:?} and weights {ws:?}")));
+    }
+    let sp = xs.len() - 2;
+    let group = usize::try_from(cx.attrs.int("group")?).unwrap_or(0);
+    let (n, c) = (xs[0], xs[1]);
+    let bad = |msg: String| Err(invalid(cx, msg));
+    if group == 0 || c % group != 0 {
+        return bad(format!("group {group} does not divide {c} channels"));
+    }
+    let m = if transposed {
+        if ws[0] != c {
+            return bad(format!("weights {ws:?} do not match {c} input channels"));
+        }
+        ws[1] * group
+    } else {
+        if ws[1] * group != c || ws[0] % group != 0 {
+            return bad(format!("weights {ws:?} do not match {c} channels in {group} groups"));
+        }
+        ws[0]
+    };
+    let strides = spatial_list(cx, "strides", sp, 1)?;
+    let dil = spatial_list(cx, "dilations", sp, 1)?;
+    let pads = spatial_list(cx, "pads", 2 * sp, 0)?;
+    if strides.contains(&0) || dil.contains(&0) {
+        return bad("strides and dilations must be positive".into());
+    }
+    let in_sp = xs[2..].to_vec();
+    let k_sp = ws[2..].to_vec();
+    let out_pad = if transposed { spatial_list(cx, "output_padding", sp, 0)? } else { vec![] };
+    let mut out_sp = Vec::with_capacity(sp);
+    for i in 0..sp {
+        let eff = (k_sp[i].max(1) - 1) * dil[i] + 1;
+        let o = if transposed {
+            (strides[i] * in_sp[i].saturating_sub(1) + out_pad[i] + eff)
+                .checked_sub(pads[i] + pads[sp + i])
+        } else {
+            (in_sp[i] + pads[i] + pads[sp + i]).checked_sub(eff).map(|v| v / strides[i] + 1)
+        };
+        match o {
+            Some(o) if k_sp[i] > 0 => out_sp.push(o),
+            _ => return bad(format!("kernel {k_sp:?} does not fit input {in_sp:?}")),
+        }
+    }
+    let pad_begin = pads[..sp].to_vec();
+    Ok(Geom { n, c, m, group, in_sp, k_sp, out_sp, strides, dil, pad_begin })
+}
+
+/// Offset into a plane of `dims` (strides `st`) of the prefix position
+/// `pos[a]·s[a] + k[a]·d[a] − pad[a]` over all but the last axis, or None when outside.
+fn prefix_offset(
+    g: &Geom,
+    pos: &[usize],
+    kpos: &[usize],
+    dims: &[usize],
+    st: &[usize],
+) -> Option<usize> {
+    let mut off = 0usize;
+    for a in 0..pos.len() {
+        let i = (pos[a] * g.strides[a] + kpos[a] * g.dil[a]) as i64 - g.pad_begin[a] as i64;
+        if !(0..dims[a] as i64).contains(&i) {
+            return None;
+        }
+        off += i as usize * st[a];
+    }
+    Some(off)
+}
+
+/// Fills `col` (`C/g·K` rows of `out_positions`) from the `C/g` input planes `xg`.
+fn im2col<T: Real>(g: &Geom, xg: &[T], col: &mut [T]) {
+    let sp = g.spatial();
+    let last = sp - 1;
+    let (in_plane, in_st) = (numel(&g.in_sp), strides(&g.in_sp));
+    let (out_last, in_last, s) = (g.out_sp[last], g.in_sp[last], g.strides[last]);
+    let cols = numel(&g.out_sp);
+    if cols == 0 {
+        return;
+    }
+    let mut rows = col.chunks_mut(cols);
+    for plane in xg.chunks(in_plane.max(1)) {
+        let mut kpos = vec![0usize; sp];
+        loop {
+            let Some(row) = rows.next() else { return };
+            let shift = (kpos[last] * g.dil[last]) as i64 - g.pad_begin[last] as i64;
+            let (lo, hi) = valid_range(out_last, s, shift, in_last);
+            let mut opos = vec![0usize; last];
+            for seg in row.chunks_mut(out_last) {
+                match prefix_offset(g, &opos, &kpos, &g.in_sp, &in_st) {
+                    None => seg.fill(T::ZERO),
+                    Some(base) => {
+                        seg[..lo].fill(T::ZERO);
+                        seg[hi..].fill(T::ZERO);
+                        let start = base + (lo as i64 * s as i64 + shift) as usize;
+                        let src = plane.get(start..).unwrap_or(&[]);
+                        if s == 1 {
+                            if let Some(src) = src.get(..hi - lo) {
+                                seg[lo..hi].copy_from_slice(src);
+                            }
+                        } else {
+                            seg[lo..hi]
+                                .iter_mut()
+                                .zip(src.iter().step_by(s))
+                                .for_each(|(d, &v)| *d = v);
+                        }
+                    }
+                }
+                next_index(&mut opos, &g.out_sp[..last]);
+            }
+            if !next_index(&mut kpos, &g.k_sp) {
+                break;
+            }
+        }
+    }
+}
+
+/// Adds `col` (`M/g·K` rows of `in_positions`) into the `M/g` output planes `yg`.
+fn col2im<T: Real>(g: &Geom, col: &[T], yg: &mut [T]) {
+    let sp = g.spatial();
+    let last = sp - 1;
+    let (out_plane, out_st) = (numel(&g.out_sp), strides(&g.out_sp));
+    let (out_last, in_last, s) = (g.out_sp[last], g.in_sp[last], g.strides[last]);
+    let cols = numel(&g.in_sp);
+    if cols == 0 || out_plane == 0 {
+        return;
+    }
+    let mut rows = col.chunks(cols);
+    for plane in yg.chunks_mut(out_plane) {
+        let mut kpos = vec![0usize; sp];
+        loop {
+            let Some(row) = rows.next() else { return };
+            let shift = (kpos[last] * g.dil[last]) as i64 - g.pad_begin[last] as i64;
+            let (lo, hi) = valid_range(in_last, s, shift, out_last);
+            let mut ipos = vec![0usize; last];
+            for seg in row.chunks(in_last) {
+                if let Some(base) = prefix_offset(g, &ipos, &kpos, &g.out_sp, &out_st) {
+                    let start = base + (lo as i64 * s as i64 + shift) as usize;
+                    let dst = plane.get_mut(start..).unwrap_or(&mut []);
+                    dst.iter_mut().step_by(s).zip(&seg[lo..hi]).for_each(|(d, &v)| *d += v);
+                }
+                next_index(&mut ipos, &g.in_sp[..last]);
+            }
+            if !next_index(&mut kpos, &g.k_sp) {
+                break;
+            }
+        }
+    }
+}
+
+/// Adds `bias[m]` to every element of output channel `m`.
+fn add_bias<T: Real>(cx: &EvalCx, y: &mut [T], m: usize, plane: usize) -> Result<(), InterpError> {
+    let Some(_) = opt_input(cx, 2) else { return Ok(()) };
+    let b = elems::<T>(cx, 2)?;
+    if b.len() != m {
+        return Err(invalid(cx, format!("bias has {} elements, expected {m}", b.len())));
+    }
+    if plane == 0 {
+        return Ok(());
+    }
+    for (i, chunk) in y.chunks_mut(plane).enumerate() {
+        let bv = b[i % m];
+        chunk.iter_mut().for_each(|v| *v += bv);
+    }
+    Ok(())
+}
+
+fn sub<'a, T>(cx: &EvalCx, v: &'a [T], start: usize, len: usize) -> Result<&'a [T], InterpError> {
+    v.get(start..start + len).ok_or_else(|| invalid(cx, "operand slice out of range"))
+}
+
+fn sub_mut<'a, T>(
+    cx: &EvalCx,
+    v: &'a mut [T],
+    start: usize,
+    len: usize,
+) -> Result<&'a mut [T], InterpError> {
+    v.get_mut(start..start + len).ok_or_else(|| invalid(cx, "result slice out of range"))
+}
+
+/// Convolution.
+pub fn conv(cx: &EvalCx) -> KResult {
+    real_dtype!(cx, input(cx, 0)?.dtype(), conv_t)
+}
+
+fn conv_t<T: Real>(cx: &EvalCx) -> KResult {
+    let g = geometry(cx, false)?;
+    let (x, w) = (elems::<T>(cx, 0)?, elems::<T>(cx, 1)?);
+    let (cg, mg) = (g.c / g.group, g.m / g.group);
+    let rows = cg * numel(&g.k_sp);
+    let (cols, in_plane) = (numel(&g.out_sp), numel(&g.in_sp));
+    let direct = g.k_sp.iter().all(|&k| k == 1)
+        && g.strides.iter().all(|&s| s == 1)
+        && g.pad_begin.iter().all(|&p| p == 0)
+        && cols == in_plane;
+    let mut col = if direct { Vec::new() } else { vec![T::ZERO; rows * cols] };
+    let mut y = vec![T::ZERO; g.n * g.m * cols];
+    for b in 0..g.n {
+        for gi in 0..g.group {
+            let xg = sub(cx, x, (b * g.c + gi * cg) * in_plane, cg * in_plane)?;
+            if !direct {
+                im2col(&g, xg, &mut col);
+            }
+            let bmat: &[T] = if direct { xg } else { &col };
+            let wg = sub(cx, w, gi * mg * rows, mg * rows)?;
+            let yg = sub_mut(cx, &mut y, (b * g.m + gi * mg) * cols, mg * cols)?;
+            let (one, zero) = (T::ONE, T::ZERO);
+            gemm_strided(
+                cx,
+                (mg, rows, cols),
+                one,
+                wg,
+                (rows, 1),
+                bmat,
+                (cols, 1),
+                zero,
+                yg,
+                (cols, 1),
+            )?;
+        }
+    }
+    add_bias(cx, &mut y, g.m, cols)?;
+    let shape = [&[g.n, g.m][..], &g.out_sp].concat();
+    Ok(vec![make(cx, shape, T::wrap(y))?])
+}
+
+/// Transposed convolution.
+pub fn conv_transpose(cx: &EvalCx) -> KResult {
+    real_dtype!(cx, input(cx, 0)?.dtype(), conv_transpose_t)
+}
+
+fn conv_transpose_t<T: Real>(cx: &EvalCx) -> KResult {
+    let g = geometry(cx, true)?;
+    let (x, w) = (elems::<T>(cx, 0)?, elems::<T>(cx, 1)?);
+    let (cg, mg) = (g.c / g.group, g.m / g.group);
+    let rows = mg * numel(&g.k_sp);
+    let (cols, out_plane) = (numel(&g.in_sp), numel(&g.out_sp));
+    let mut col = vec![T::ZERO; rows * cols];
+    let mut y = vec![T::ZERO; g.n * g.m * out_plane];
+    for b in 0..g.n {
+        for gi in 0..g.group {
+            let xg = sub(cx, x, (b * g.c + gi * cg) * cols, cg * cols)?;
+            let wg = sub(cx, w, gi * cg * rows, cg * rows)?;
+            let (one, zero) = (T::ONE, T::ZERO);
+            gemm_strided(
+                cx,
+                (rows, cg, cols),
+                one,
+                wg,
+                (1, rows),
+                xg,
+                (cols, 1),
+                zero,
+                &mut col,
+                (cols, 1),
+            )?;
+            let yg = sub_mut(cx, &mut y, (b * g.m + gi * mg) * out_plane, mg * out_plane)?;
+            col2im(&g, &col, yg);
+        }
+    }
+    add_bias(cx, &mut y, g.m, out_plane)?;
+    let shape = [&[g.n, g.m][..], &g.out_sp].concat();
+    Ok(vec![make(cx, shape, T::wrap(y))?])
+}

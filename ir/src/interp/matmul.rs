@@ -1,0 +1,208 @@
+//! Gemm and MatMul kernels, and the bounds-checked wrapper around `matrixmultiply`'s GEMM
+//! that every matrix product of the interpreter (Conv and ConvTranspose too) goes through.
+//!
+//! f32 and f64 (f16 through f32). Integer matrix products are not supported.
+
+use super::common::{
+    broadcast_index, broadcast_shapes, elems, input, invalid, make, numel, opt_input, real_dtype,
+    KResult, Real,
+};
+use super::{EvalCx, InterpError};
+
+/// True when a `rows × cols` matrix with strides `(rs, cs)` stays inside `len` elements.
+fn fits(rows: usize, cols: usize, (rs, cs): (usize, usize), len: usize) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let last = (rows - 1)
+        .checked_mul(rs)
+        .and_then(|r| (cols - 1).checked_mul(cs).and_then(|c| r.checked_add(c)));
+    matches!(last, Some(l) if l < len && l <= isize::MAX as usize)
+}
+
+/// True when no two elements of an `m × n` matrix with strides `(rs, cs)` share an address.
+fn no_alias(m: usize, n: usize, (rs, cs): (usize, usize)) -> bool {
+    match (m > 1, n > 1) {
+        (false, false) => true,
+        (true, false) => rs >= 1,
+        (false, true) => cs >= 1,
+        (true, true) => {
+            (cs >= 1 && rs >= n.saturating_mul(cs)) || (rs >= 1 && cs >= m.saturating_mul(rs))
+        }
+    }
+}
+
+/// `C ← β·C` for `k = 0` (an empty sum); β = 0 overwrites.
+fn scale_c<T: Real>(m: usize, n: usize, beta: T, c: &mut [T], (rs, cs): (usize, usize)) {
+    for i in 0..m {
+        for j in 0..n {
+            if let Some(x) = c.get_mut(i * rs + j * cs) {
+                *x = if beta.is_zero() { T::ZERO } else { beta * *x };
+            }
+        }
+    }
+}
+
+macro_rules! gemm_raw_fn {
+    ($name:ident, $t:ty, $gemm:path) => {
+        /// `C ← α·A·B + β·C` (A is m×k, B k×n, C m×n, each with row/column strides) through
+        /// `matrixmultiply`. Returns false, computing nothing, when a matrix would reach
+        /// outside its slice or C's elements would alias; β = 0 overwrites C.
+        #[allow(unsafe_code, clippy::too_many_arguments)]
+        pub fn $name(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $t,
+            a: &[$t],
+            sa: (usize, usize),
+            b: &[$t],
+            sb: (usize, usize),
+            beta: $t,
+            c: &mut [$t],
+            sc: (usize, usize),
+        ) -> bool {
+            let ok = fits(m, k, sa, a.len())
+                && fits(k, n, sb, b.len())
+                && fits(m, n, sc, c.len())
+                && no_alias(m, n, sc);
+            if !ok {
+                return false;
+            }
+            if m == 0 || n == 0 {
+                return true;
+            }
+            if k == 0 {
+                scale_c(m, n, beta, c, sc);
+                return true;
+            }
+            // SAFETY: `fits` checked that every element A, B and C address lies inside its
+            // slice (and that the strides fit in isize), `no_alias` that C's elements are
+            // distinct, and `c` is borrowed mutably so nothing else aliases it.
+            unsafe {
+                $gemm(
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a.as_ptr(),
+                    sa.0 as isize,
+                    sa.1 as isize,
+                    b.as_ptr(),
+                    sb.0 as isize,
+                    sb.1 as isize,
+                    beta,
+                    c.as_mut_ptr(),
+                    sc.0 as isize,
+                    sc.1 as isize,
+                );
+            }
+            true
+        }
+    };
+}
+gemm_raw_fn!(sgemm_raw, f32, matrixmultiply::sgemm);
+gemm_raw_fn!(dgemm_raw, f64, matrixmultiply::dgemm);
+
+/// [`Real::gemm_raw`] with an interpreter error instead of `false`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_strided<T: Real>(
+    cx: &EvalCx,
+    (m, k, n): (usize, usize, usize),
+    alpha: T,
+    a: &[T],
+    sa: (usize, usize),
+    b: &[T],
+    sb: (usize, usize),
+    beta: T,
+    c: &mut [T],
+    sc: (usize, usize),
+) -> Result<(), InterpError> {
+    if T::gemm_raw(m, k, n, alpha, a, sa, b, sb, beta, c, sc) {
+        Ok(())
+    } else {
+        Err(invalid(cx, format!("matrix product {m}x{k}x{n} does not fit its operands")))
+    }
+}
+
+/// ONNX Gemm: `alpha·op(a)·op(b) + beta·c`, `c` broadcast to the m×n result.
+pub fn gemm(cx: &EvalCx) -> KResult {
+    real_dtype!(cx, input(cx, 0)?.dtype(), gemm_t)
+}
+
+fn gemm_t<T: Real>(cx: &EvalCx) -> KResult {
+    let (at, bt) = (input(cx, 0)?, input(cx, 1)?);
+    let (a, b) = (elems::<T>(cx, 0)?, elems::<T>(cx, 1)?);
+    let (&[a0, a1], &[b0, b1]) = (at.shape(), bt.shape()) else {
+        return Err(invalid(cx, "gemm operands must be 2-d"));
+    };
+    let trans_a = cx.attrs.int("trans_a")? != 0;
+    let trans_b = cx.attrs.int("trans_b")? != 0;
+    let alpha = T::from_f64(cx.attrs.float("alpha")? as f64);
+    let beta = T::from_f64(cx.attrs.float("beta")? as f64);
+    let (m, k, sa) = if trans_a { (a1, a0, (1, a1)) } else { (a0, a1, (a1, 1)) };
+    let (kb, n, sb) = if trans_b { (b1, b0, (1, b1)) } else { (b0, b1, (b1, 1)) };
+    if k != kb {
+        return Err(invalid(cx, format!("inner dimensions differ: {k} vs {kb}")));
+    }
+    // y = beta·c first (as numpy does: NaN·0 stays NaN), then y += alpha·a·b.
+    let (mut y, acc) = match opt_input(cx, 2) {
+        Some(ct) => {
+            let c = elems::<T>(cx, 2)?;
+            let idx = broadcast_index(cx, &[m, n], ct.shape())?;
+            (idx.into_iter().map(|i| beta * c[i]).collect(), T::ONE)
+        }
+        None => (vec![T::ZERO; m * n], T::ZERO),
+    };
+    gemm_strided(cx, (m, k, n), alpha, a, sa, b, sb, acc, &mut y, (n, 1))?;
+    Ok(vec![make(cx, vec![m, n], T::wrap(y))?])
+}
+
+/// numpy matmul: batched over leading dims with broadcasting; a 1-d `a` is a row vector,
+/// a 1-d `b` a column vector, and the promoted dims are removed from the result.
+pub fn matmul(cx: &EvalCx) -> KResult {
+    real_dtype!(cx, input(cx, 0)?.dtype(), matmul_t)
+}
+
+fn matmul_t<T: Real>(cx: &EvalCx) -> KResult {
+    let (at, bt) = (input(cx, 0)?, input(cx, 1)?);
+    let (a, b) = (elems::<T>(cx, 0)?, elems::<T>(cx, 1)?);
+    if at.shape().is_empty() || bt.shape().is_empty() {
+        return Err(invalid(cx, "matmul operands must have rank ≥ 1"));
+    }
+    let a_vec = at.shape().len() == 1;
+    let b_vec = bt.shape().len() == 1;
+    let ash: Vec<usize> = if a_vec { [&[1], at.shape()].concat() } else { at.shape().to_vec() };
+    let bsh: Vec<usize> = if b_vec { [bt.shape(), &[1]].concat() } else { bt.shape().to_vec() };
+    let (ra, rb) = (ash.len(), bsh.len());
+    let (m, k, kb, n) = (ash[ra - 2], ash[ra - 1], bsh[rb - 2], bsh[rb - 1]);
+    if k != kb {
+        return Err(invalid(cx, format!("inner dimensions differ: {k} vs {kb}")));
+    }
+    let (a_batch, b_batch) = (&ash[..ra - 2], &bsh[..rb - 2]);
+    let batch = broadcast_shapes(cx, a_batch, b_batch)?;
+    let nb = numel(&batch);
+    let mut y = vec![T::ZERO; nb * m * n];
+    if numel(b_batch) == 1 && numel(a_batch) == nb {
+        // Shared right operand: one product with the batch folded into the rows.
+        gemm_strided(cx, (nb * m, k, n), T::ONE, a, (k, 1), b, (n, 1), T::ZERO, &mut y, (n, 1))?;
+    } else {
+        let ia = broadcast_index(cx, &batch, a_batch)?;
+        let ib = broadcast_index(cx, &batch, b_batch)?;
+        for (bi, (&i, &j)) in ia.iter().zip(&ib).enumerate() {
+            let (sa, sb, sy) = (i * m * k, j * k * n, bi * m * n);
+            let (Some(ab), Some(bb), Some(yb)) = (a.get(sa..), b.get(sb..), y.get_mut(sy..)) else {
+                return Err(invalid(cx, "batch offset out of range"));
+            };
+            gemm_strided(cx, (m, k, n), T::ONE, ab, (k, 1), bb, (n, 1), T::ZERO, yb, (n, 1))?;
+        }
+    }
+    let mut shape = batch;
+    if !a_vec {
+        shape.push(m);
+    }
+    if !b_vec {
+        shape.push(n);
+    }
+    Ok(vec![make(cx, shape, T::wrap(y))?])
+}

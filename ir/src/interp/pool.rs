@@ -1,0 +1,191 @@
+//! MaxPool and AveragePool over N spatial dims (layout N, C, spatial…), with pads
+//! (begins ++ ends), strides, dilations and ceil_mode.
+//!
+//! The result size per axis follows ONNX: `⌊(in + pads − ((k−1)·d+1)) / s⌋ + 1` (or ⌈⌉
+//! with ceil_mode, dropping a last window that would start in the end padding). Window
+//! element `j` of output `o` reads input `o·s − pad_begin + j·d`; elements outside the
+//! input are skipped. Average pooling divides by the number of elements read
+//! (count_include_pad = 0) or by the number inside the padded extent `[−pad_begin,
+//! in + pad_end)` (count_include_pad = 1); ceil-mode overhang never counts.
+//! Max pooling: f32, f64, i64, i32, i8, u8 (f16 through f32); average: f32, f64 (f16
+//! through f32).
+
+use super::common::{
+    elems, input, invalid, make, next_index, num_dtype, numel, real_dtype, spatial_list, strides,
+    to_sizes, touches_f16, unsupported_dtype, via_f32, KResult, Num, Real,
+};
+use super::{EvalCx, InterpError};
+
+/// Per spatial axis: for each output position the input indices read, and the count of
+/// window elements inside the padded extent.
+struct AxisWindows {
+    taps: Vec<Vec<usize>>,
+    span: Vec<usize>,
+}
+
+/// Window geometry of one axis.
+#[derive(Copy, Clone)]
+struct AxisParams {
+    dim: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+    pad_begin: usize,
+    pad_end: usize,
+    ceil: bool,
+}
+
+fn axis_windows(cx: &EvalCx, p: AxisParams) -> Result<AxisWindows, InterpError> {
+    if p.k == 0 || p.stride == 0 || p.dil == 0 {
+        return Err(invalid(cx, "kernel, stride and dilation must be positive"));
+    }
+    let eff = (p.k - 1) * p.dil + 1;
+    let padded = p.dim + p.pad_begin + p.pad_end;
+    if padded < eff {
+        return Err(invalid(cx, format!("window {eff} exceeds padded input {padded}")));
+    }
+    let num = padded - eff;
+    let mut out = if p.ceil { num.div_ceil(p.stride) + 1 } else { num / p.stride + 1 };
+    if p.ceil && (out - 1) * p.stride >= p.dim + p.pad_begin {
+        out -= 1;
+    }
+    let (dim, pb, pe) = (p.dim as i64, p.pad_begin as i64, p.pad_end as i64);
+    let mut w = AxisWindows { taps: Vec::with_capacity(out), span: Vec::with_capacity(out) };
+    for o in 0..out as i64 {
+        let start = o * p.stride as i64 - pb;
+        let pos = (0..p.k as i64).map(|j| start + j * p.dil as i64);
+        w.taps.push(pos.clone().filter(|&i| (0..dim).contains(&i)).map(|i| i as usize).collect());
+        w.span.push(pos.filter(|&i| i < dim + pe).count());
+    }
+    Ok(w)
+}
+
+/// Reads the pooling attributes and builds the per-axis windows; returns them with the
+/// result shape.
+fn windows(cx: &EvalCx) -> Result<(Vec<AxisWindows>, Vec<usize>), InterpError> {
+    let shape = input(cx, 0)?.shape();
+    if shape.len() < 3 {
+        return Err(invalid(cx, format!("operand has rank {}, expected ≥ 3", shape.len())));
+    }
+    let sp = shape.len() - 2;
+    let a = cx.attrs;
+    let kernel = to_sizes(cx, "kernel_shape", a.ints("kernel_shape")?)?;
+    if kernel.len() != sp {
+        return Err(invalid(
+            cx,
+            format!("kernel_shape has {} entries, expected {sp}", kernel.len()),
+        ));
+    }
+    let st = spatial_list(cx, "strides", sp, 1)?;
+    let pads = spatial_list(cx, "pads", 2 * sp, 0)?;
+    let dil = spatial_list(cx, "dilations", sp, 1)?;
+    let ceil = a.int("ceil_mode")? != 0;
+    let mut out = shape[..2].to_vec();
+    let mut ws = Vec::with_capacity(sp);
+    for i in 0..sp {
+        let p = AxisParams {
+            dim: shape[2 + i],
+            k: kernel[i],
+            stride: st[i],
+            dil: dil[i],
+            pad_begin: pads[i],
+            pad_end: pads[sp + i],
+            ceil,
+        };
+        let w = axis_windows(cx, p)?;
+        out.push(w.taps.len());
+        ws.push(w);
+    }
+    Ok((ws, out))
+}
+
+/// Calls `f` with the offset of every element of the window `lists[0] × lists[1] × …`.
+fn visit(lists: &[&[usize]], st: &[usize], base: usize, f: &mut impl FnMut(usize)) {
+    match (lists.split_first(), st.split_first()) {
+        (Some((l, rest)), Some((&s, st_rest))) => {
+            for &i in *l {
+                visit(rest, st_rest, base + i * s, f);
+            }
+        }
+        _ => f(base),
+    }
+}
+
+/// Runs `reduce(plane, window offsets)` for every output position of every (n, c) plane.
+fn pool_planes<T: Copy>(
+    cx: &EvalCx,
+    x: &[T],
+    ws: &[AxisWindows],
+    out: &[usize],
+    mut reduce: impl FnMut(&[T], &[&[usize]], &[usize], &[usize]) -> T,
+) -> Result<Vec<T>, InterpError> {
+    let shape = input(cx, 0)?.shape();
+    let plane = numel(&shape[2..]);
+    let st = strides(&shape[2..]);
+    let out_sp = &out[2..];
+    let mut y = Vec::with_capacity(numel(out));
+    if numel(out) == 0 {
+        return Ok(y);
+    }
+    for p in x.chunks(plane.max(1)).take(shape[0] * shape[1]) {
+        let mut pos = vec![0usize; out_sp.len()];
+        loop {
+            let lists: Vec<&[usize]> = ws.iter().zip(&pos).map(|(w, &o)| &w.taps[o][..]).collect();
+            y.push(reduce(p, &lists, &st, &pos));
+            if !next_index(&mut pos, out_sp) {
+                break;
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// Max pooling.
+pub fn max_pool(cx: &EvalCx) -> KResult {
+    if touches_f16(cx) {
+        return via_f32(cx, max_pool);
+    }
+    let d = input(cx, 0)?.dtype();
+    num_dtype!(d, T => max_pool_t::<T>(cx), other => Err(unsupported_dtype(cx, other)))
+}
+
+fn max_pool_t<T: Num>(cx: &EvalCx) -> KResult {
+    let x = elems::<T>(cx, 0)?;
+    let (ws, out) = windows(cx)?;
+    let y = pool_planes(cx, x, &ws, &out, |p, lists, st, _| {
+        let mut m = T::LOWEST;
+        visit(lists, st, 0, &mut |o| {
+            if let Some(&v) = p.get(o) {
+                m = m.max_nan(v);
+            }
+        });
+        m
+    })?;
+    Ok(vec![make(cx, out, T::wrap(y))?])
+}
+
+/// Average pooling.
+pub fn avg_pool(cx: &EvalCx) -> KResult {
+    real_dtype!(cx, input(cx, 0)?.dtype(), avg_pool_t)
+}
+
+fn avg_pool_t<T: Real>(cx: &EvalCx) -> KResult {
+    let x = elems::<T>(cx, 0)?;
+    let (ws, out) = windows(cx)?;
+    let include_pad = cx.attrs.int("count_include_pad")? != 0;
+    let y = pool_planes(cx, x, &ws, &out, |p, lists, st, pos| {
+        let mut sum = T::ZERO;
+        visit(lists, st, 0, &mut |o| {
+            if let Some(&v) = p.get(o) {
+                sum += v;
+            }
+        });
+        let count: usize = if include_pad {
+            ws.iter().zip(pos).map(|(w, &o)| w.span[o]).product()
+        } else {
+            lists.iter().map(|l| l.len()).product()
+        };
+        sum / T::from_f64(count as f64)
+    })?;
+    Ok(vec![make(cx, out, T::wrap(y))?])
+}

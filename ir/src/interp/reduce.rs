@@ -1,0 +1,77 @@
+//! Reductions: reduce_mean, reduce_sum and reduce_max over an explicit list of axes, with
+//! or without kept dims. An empty axis list reduces nothing (the operand is returned).
+//!
+//! Dtypes f32, f64, i64, i32, i8, u8 (f16 through f32). Float sums accumulate in f64;
+//! integer sums wrap and an integer mean truncates. The max of an empty set is the lowest
+//! value of the dtype (−∞ for floats), the mean of an empty set is NaN for floats.
+
+use super::common::{
+    broadcast_index, elems, input, invalid, make, norm_axis, num_dtype, numel, touches_f16,
+    unsupported_dtype, via_f32, KResult, Num,
+};
+use super::EvalCx;
+use crate::ops::OpKind;
+
+/// `reduce_mean`, `reduce_sum`, `reduce_max`.
+pub fn reduce(cx: &EvalCx) -> KResult {
+    if touches_f16(cx) {
+        return via_f32(cx, reduce);
+    }
+    let d = input(cx, 0)?.dtype();
+    num_dtype!(d, T => reduce_t::<T>(cx), other => Err(unsupported_dtype(cx, other)))
+}
+
+fn reduce_t<T: Num>(cx: &EvalCx) -> KResult {
+    let xt = input(cx, 0)?;
+    let shape = xt.shape();
+    let x = elems::<T>(cx, 0)?;
+    let mut reduced = vec![false; shape.len()];
+    for &a in cx.attrs.ints("axes")? {
+        reduced[norm_axis(cx, a, shape.len())?] = true;
+    }
+    let keep = cx.attrs.int("keepdims")? != 0;
+    let kept: Vec<usize> =
+        shape.iter().zip(&reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let out: Vec<usize> = if keep {
+        kept.clone()
+    } else {
+        shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&d, _)| d).collect()
+    };
+    let n_out = numel(&kept);
+    let count = numel(shape) / n_out.max(1);
+    // For every operand element, the result element it folds into.
+    let dest = broadcast_index(cx, shape, &kept)?;
+    let y: Vec<T> = match cx.op {
+        OpKind::ReduceMax => {
+            let mut acc = vec![T::LOWEST; n_out];
+            for (&v, &o) in x.iter().zip(&dest) {
+                acc[o] = acc[o].max_nan(v);
+            }
+            acc
+        }
+        OpKind::ReduceSum | OpKind::ReduceMean => {
+            let mean = cx.op == OpKind::ReduceMean;
+            if T::FLOAT {
+                let mut acc = vec![0.0f64; n_out];
+                for (&v, &o) in x.iter().zip(&dest) {
+                    acc[o] += v.to_f64();
+                }
+                let div = if mean { count as f64 } else { 1.0 };
+                acc.into_iter().map(|s| T::from_f64(s / div)).collect()
+            } else {
+                // Integer sums accumulate in i64 and wrap to the dtype (numpy's promotion).
+                let mut acc = vec![0i64; n_out];
+                for (&v, &o) in x.iter().zip(&dest) {
+                    acc[o] = acc[o].wrapping_add(v.as_i64());
+                }
+                if mean && count == 0 {
+                    return Err(invalid(cx, "integer mean of an empty set"));
+                }
+                let div = if mean { count as i64 } else { 1 };
+                acc.into_iter().map(|s| T::from_i64(s / div)).collect()
+            }
+        }
+        op => return Err(invalid(cx, format!("`{op}` is not a reduction"))),
+    };
+    Ok(vec![make(cx, out, T::wrap(y))?])
+}
