@@ -230,12 +230,13 @@ pub fn expand(cx: &ShapeCx) -> ShapeResult {
 }
 
 /// `pad`: dimension i becomes `d + pads[i] + pads[rank + i]` (negative pads crop, the result
-/// must stay ≥ 0). `reflect` needs pads ≤ d − 1 and `edge`/`wrap` a non-empty axis.
+/// must stay ≥ 0). `reflect` and `edge` copy input elements into the padding, so they cannot
+/// pad an empty axis.
 pub fn pad(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     let x = cx.input(0)?;
     let pads = cx.ints("pads")?;
-    let mode = cx.choice("mode", &["constant", "reflect", "edge", "wrap"])?;
+    let mode = cx.choice("mode", &["constant", "reflect", "edge"])?;
     let rank = x.rank();
     cx.expect_len("pads", pads, 2 * rank, &format!("begins ++ ends for rank {rank}"))?;
     let mut shape = Vec::with_capacity(rank);
@@ -245,17 +246,10 @@ pub fn pad(cx: &ShapeCx) -> ShapeResult {
             _ => return Err(cx.err("attribute `pads` is too short")),
         };
         let di = d as i128;
-        let max_pad = pb.max(pe);
-        let ok = match mode {
-            "reflect" => max_pad < di || max_pad <= 0,
-            "edge" | "wrap" => di > 0 || max_pad <= 0,
-            _ => true,
-        };
-        if !ok {
+        if mode != "constant" && d == 0 && pb.max(pe) > 0 {
             return Err(cx.err(format!(
-                "attribute `pads` = {pads:?} pads axis {i} (size {d}) by {max_pad} in mode \
-                 \"{mode}\", which allows at most {}",
-                if mode == "reflect" { (di - 1).max(0) } else { 0 }
+                "attribute `pads` = {pads:?} pads axis {i}, which is empty, in mode \"{mode}\" \
+                 (only mode \"constant\" can pad an empty axis)"
             )));
         }
         shape.push(
@@ -291,6 +285,7 @@ pub fn resize(cx: &ShapeCx) -> ShapeResult {
             "pytorch_half_pixel",
             "align_corners",
             "asymmetric",
+            "tf_half_pixel_for_nn",
         ],
     )?;
     cx.choice("nearest_mode", &["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"])?;
@@ -541,6 +536,9 @@ mod tests {
         assert_eq!(shape_of(OpKind::Pad, std::slice::from_ref(&x), p), vec![1, 3, 0, 10]);
         let p = Attrs::new().with("pads", ints(&[0, 0, 1, 1, 0, 0, 1, 1]));
         assert_eq!(shape_of(OpKind::Pad, std::slice::from_ref(&x), p), vec![1, 3, 6, 7]);
+        // Reflect pads may exceed the axis (the reflection repeats, as in numpy).
+        let p = pad_attrs(&[0, 0, 0, 6, 0, 0, 0, 0], "reflect");
+        assert_eq!(shape_of(OpKind::Pad, std::slice::from_ref(&x), p), vec![1, 3, 4, 11]);
         let p = pad_attrs(&[0, 0, 5, 0, 0, 0, 0, 0], "edge");
         assert_eq!(shape_of(OpKind::Pad, &[x], p), vec![1, 3, 9, 5]);
     }
@@ -556,15 +554,9 @@ mod tests {
         );
         expect_err(
             OpKind::Pad,
-            &x(),
-            pad_attrs(&[0, 0, 4, 0, 0, 0, 0, 0], "reflect"),
-            &["pads axis 2 (size 4) by 4 in mode \"reflect\", which allows at most 3"],
-        );
-        expect_err(
-            OpKind::Pad,
             &[f(&[0, 2])],
             pad_attrs(&[1, 0, 0, 0], "edge"),
-            &["pads axis 0 (size 0) by 1 in mode \"edge\""],
+            &["`pads` = [1, 0, 0, 0] pads axis 0, which is empty, in mode \"edge\""],
         );
         expect_err(
             OpKind::Pad,
@@ -575,8 +567,8 @@ mod tests {
         expect_err(
             OpKind::Pad,
             &x(),
-            pad_attrs(&[0; 8], "mirror"),
-            &["attribute `mode` = \"mirror\" is not supported"],
+            pad_attrs(&[0; 8], "wrap"),
+            &["attribute `mode` = \"wrap\" is not supported (expected one of: constant, reflect, edge)"],
         );
     }
 
