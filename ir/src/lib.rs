@@ -9,7 +9,10 @@
 pub mod attr;
 pub mod graph;
 pub mod interp;
+pub mod opdoc;
 pub mod ops;
+pub mod parse;
+pub mod print;
 pub mod shape;
 pub mod tensor;
 pub mod types;

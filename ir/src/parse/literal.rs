@@ -1,0 +1,504 @@
+//! Attribute values and tensor literals of the `.air` parser.
+//!
+//! Values are read according to the kind the op table declares for the attribute; numbers
+//! are checked against the type they must fit (i64 attributes, tensor dtypes) without
+//! wrapping casts: an out-of-range literal is an error, never a truncated value. Float
+//! literals are converted from their text straight to the target type, so printed values
+//! read back bit-exactly. Tensor bodies are `[...]` (flat, row-major), `splat(v)`,
+//! `random(seed = N, lo = A, hi = B)` (float dtypes) and `hash(0x...)` (elided contents).
+
+use super::{PResult, ParseErrorKind, Parser, Problem, Span, MAX_ELEMENTS};
+use crate::attr::{Attr, AttrKind};
+use crate::ops::{AttrDef, OpDef};
+use crate::parse::lex::Tok;
+use crate::tensor::{seeded_uniform, Tensor, TensorData};
+use crate::types::{DType, TensorType};
+use half::f16;
+use std::sync::Arc;
+
+/// How a number token's text reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum NumClass {
+    /// `-`? digits.
+    Int,
+    /// Has a `.` or an exponent and parses as a float.
+    Float,
+    /// `0x...`.
+    Hex,
+    /// Anything else (`1_000`, `12abc`, `1.2.3`).
+    Bad,
+}
+
+fn classify(text: &str) -> NumClass {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    if body.starts_with("0x") || body.starts_with("0X") {
+        NumClass::Hex
+    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
+        NumClass::Int
+    } else if body.contains(['.', 'e', 'E']) && text.parse::<f64>().is_ok() {
+        NumClass::Float
+    } else {
+        NumClass::Bad
+    }
+}
+
+/// The kind of value a token starts, as far as one token tells, for kind-mismatch errors.
+fn apparent_kind(p: &Parser, t: &super::Token) -> Option<&'static str> {
+    let text = p.text(t);
+    match &t.tok {
+        Tok::Number => match classify(text) {
+            NumClass::Int => Some("an int"),
+            NumClass::Float => Some("a float"),
+            _ => None,
+        },
+        Tok::Punct('[') => Some("a list"),
+        Tok::Punct('-') => Some("a float"),
+        Tok::Str(_) => Some("a string"),
+        Tok::Ident if text == "tensor" => Some("a tensor"),
+        Tok::Ident if text == "inf" || text == "nan" => Some("a float"),
+        Tok::Ident if DType::from_name(text).is_some() => Some("a dtype"),
+        _ => None,
+    }
+}
+
+/// The apparent kinds a declared attribute kind accepts.
+fn accepts(kind: AttrKind, apparent: &str) -> bool {
+    match kind {
+        AttrKind::Int => apparent == "an int",
+        AttrKind::Float => apparent == "an int" || apparent == "a float",
+        AttrKind::Ints | AttrKind::Floats => apparent == "a list",
+        AttrKind::Str => apparent == "a string",
+        AttrKind::Tensor => apparent == "a tensor",
+        AttrKind::DType => apparent == "a dtype",
+    }
+}
+
+fn kind_phrase(kind: AttrKind) -> &'static str {
+    match kind {
+        AttrKind::Int => "an int",
+        AttrKind::Float => "a float",
+        AttrKind::Ints => "a list of ints",
+        AttrKind::Floats => "a list of floats",
+        AttrKind::Str => "a string",
+        AttrKind::Tensor => "a tensor",
+        AttrKind::DType => "a dtype",
+    }
+}
+
+impl Parser<'_> {
+    /// The value of attribute `adef` of `def`, read as its declared kind.
+    pub(super) fn attr_value(&mut self, def: &OpDef, adef: &AttrDef) -> PResult<Attr> {
+        let t = self.peek().clone();
+        if let Some(found) = apparent_kind(self, &t) {
+            if !accepts(adef.kind, found) {
+                let want = kind_phrase(adef.kind);
+                return Err(Problem::new(
+                    ParseErrorKind::AttrKind,
+                    (t.start, t.end),
+                    format!(
+                        "attribute `{}` of `{}` is {want}, found {found} {}",
+                        adef.name,
+                        def.mnemonic,
+                        self.describe(&t)
+                    ),
+                    format!("expected {want}"),
+                )
+                .help(format!("`{}` is declared {} in the op table", adef.name, adef.kind)));
+            }
+        }
+        let ctx = format!("for attribute `{}`", adef.name);
+        Ok(match adef.kind {
+            AttrKind::Int => Attr::Int(self.int_lit(&ctx)?.0),
+            AttrKind::Float => Attr::Float(self.f32_lit(&ctx)?),
+            AttrKind::Ints => Attr::Ints(self.list(|p| Ok(p.int_lit(&ctx)?.0))?),
+            AttrKind::Floats => Attr::Floats(self.list(|p| p.f32_lit(&ctx))?),
+            AttrKind::Str => match self.peek().tok.clone() {
+                Tok::Str(s) => {
+                    self.bump();
+                    Attr::Str(s)
+                }
+                _ => return Err(self.expected(&format!("a string {ctx}"))),
+            },
+            AttrKind::DType => Attr::DType(self.dtype_lit(&ctx)?),
+            AttrKind::Tensor => self.tensor_lit()?,
+        })
+    }
+
+    /// `[a, b, ...]` with elements read by `elem`.
+    fn list<T>(&mut self, mut elem: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
+        self.expect_punct('[', "to open the list")?;
+        let mut out = Vec::new();
+        if self.eat_punct(']').is_some() {
+            return Ok(out);
+        }
+        loop {
+            out.push(elem(self)?);
+            if self.eat_punct(',').is_some() {
+                continue;
+            }
+            self.expect_punct(']', "or `,` after list element")?;
+            return Ok(out);
+        }
+    }
+
+    fn dtype_lit(&mut self, ctx: &str) -> PResult<DType> {
+        let t = self.peek().clone();
+        match DType::from_name(self.text(&t)).filter(|_| t.tok == Tok::Ident) {
+            Some(d) => {
+                self.bump();
+                Ok(d)
+            }
+            None => Err(self.expected(&format!("an element type (f32, i64, ...) {ctx}"))),
+        }
+    }
+
+    /// An integer literal as i64.
+    fn int_lit(&mut self, ctx: &str) -> PResult<(i64, Span)> {
+        let t = self.peek().clone();
+        let text = self.text(&t);
+        if t.tok != Tok::Number || classify(text) != NumClass::Int {
+            return Err(self.expected(&format!("an integer {ctx}")));
+        }
+        self.bump();
+        let span = (t.start, t.end);
+        let v = text.parse::<i64>().map_err(|_| out_of_range(text, "i64", span))?;
+        Ok((v, span))
+    }
+
+    /// A float literal's text (`1.5`, `3`, `-inf`, `nan`) and span.
+    fn float_text(&mut self, ctx: &str) -> PResult<(String, Span)> {
+        let t = self.peek().clone();
+        let text = self.text(&t);
+        match t.tok {
+            Tok::Number if matches!(classify(text), NumClass::Int | NumClass::Float) => {
+                self.bump();
+                Ok((text.to_string(), (t.start, t.end)))
+            }
+            Tok::Ident if text == "inf" || text == "nan" => {
+                self.bump();
+                Ok((text.to_string(), (t.start, t.end)))
+            }
+            Tok::Punct('-') => {
+                let next = self.peek2().clone();
+                let word = self.text(&next);
+                if next.tok == Tok::Ident && (word == "inf" || word == "nan") {
+                    self.bump();
+                    self.bump();
+                    return Ok((format!("-{word}"), (t.start, next.end)));
+                }
+                Err(self.expected(&format!("a number {ctx}")))
+            }
+            _ => Err(self.expected(&format!("a number {ctx}"))),
+        }
+    }
+
+    fn f32_lit(&mut self, ctx: &str) -> PResult<f32> {
+        let (text, span) = self.float_text(ctx)?;
+        let v = text.parse::<f32>().map_err(|_| out_of_range(&text, "f32", span))?;
+        finite_unless_inf(v.is_infinite(), &text, "f32", span)?;
+        Ok(v)
+    }
+
+    fn f64_lit(&mut self, ctx: &str) -> PResult<f64> {
+        let (text, span) = self.float_text(ctx)?;
+        let v = text.parse::<f64>().map_err(|_| out_of_range(&text, "f64", span))?;
+        finite_unless_inf(v.is_infinite(), &text, "f64", span)?;
+        Ok(v)
+    }
+
+    fn f16_lit(&mut self, ctx: &str) -> PResult<f16> {
+        let (text, span) = self.float_text(ctx)?;
+        let v =
+            text.parse::<f64>().map(f16::from_f64).map_err(|_| out_of_range(&text, "f16", span))?;
+        finite_unless_inf(v.is_infinite(), &text, "f16", span)?;
+        Ok(v)
+    }
+
+    /// An integer that must fit `T` (the element type `dtype`).
+    fn typed_int<T: TryFrom<i64>>(&mut self, dtype: DType) -> PResult<T> {
+        let (v, span) = self.int_lit(&format!("for an element of type {dtype}"))?;
+        T::try_from(v).map_err(|_| out_of_range(&v.to_string(), dtype.name(), span))
+    }
+
+    fn bool_lit(&mut self) -> PResult<bool> {
+        let t = self.peek().clone();
+        let v = match (t.tok == Tok::Ident, self.text(&t)) {
+            (true, "true") => true,
+            (true, "false") => false,
+            _ => return Err(self.expected("`true` or `false` for an element of type bool")),
+        };
+        self.bump();
+        Ok(v)
+    }
+
+    /// Reads one element of `data`'s dtype and appends it.
+    fn push_elem(&mut self, data: &mut TensorData) -> PResult<()> {
+        match data {
+            TensorData::F32(v) => v.push(self.f32_lit("for an element of type f32")?),
+            TensorData::F64(v) => v.push(self.f64_lit("for an element of type f64")?),
+            TensorData::F16(v) => v.push(self.f16_lit("for an element of type f16")?),
+            TensorData::I64(v) => v.push(self.typed_int(DType::I64)?),
+            TensorData::I32(v) => v.push(self.typed_int(DType::I32)?),
+            TensorData::I8(v) => v.push(self.typed_int(DType::I8)?),
+            TensorData::U8(v) => v.push(self.typed_int(DType::U8)?),
+            TensorData::Bool(v) => v.push(self.bool_lit()?),
+        }
+        Ok(())
+    }
+
+    /// `tensor<TYPE: BODY>`
+    fn tensor_lit(&mut self) -> PResult<Attr> {
+        if !self.is_ident("tensor") {
+            return Err(self.expected("a tensor literal `tensor<TYPE: BODY>`"));
+        }
+        self.bump();
+        self.expect_punct('<', "after `tensor`")?;
+        let (ty, ty_span) = self.ty()?;
+        self.expect_punct(':', "after the tensor type")?;
+        let t = self.peek().clone();
+        let word = if t.tok == Tok::Ident { self.text(&t) } else { "" };
+        let attr = match (&t.tok, word) {
+            (Tok::Punct('['), _) => self.inline_body(&ty)?,
+            (_, "splat") => self.splat_body(&ty, ty_span)?,
+            (_, "random") => self.random_body(&ty, ty_span)?,
+            (_, "hash") => self.hash_body(&ty)?,
+            _ => {
+                return Err(self.expected(
+                    "a tensor body: `[...]`, `splat(v)`, `random(seed = N)` or `hash(0x...)`",
+                ))
+            }
+        };
+        self.expect_punct('>', "to close the tensor literal")?;
+        Ok(attr)
+    }
+
+    /// `[e0, e1, ...]`, flat and row-major.
+    fn inline_body(&mut self, ty: &TensorType) -> PResult<Attr> {
+        let open = self.peek().start;
+        let mut data = empty_data(ty.dtype);
+        self.expect_punct('[', "to open the elements")?;
+        if self.eat_punct(']').is_none() {
+            loop {
+                self.push_elem(&mut data)?;
+                if self.eat_punct(',').is_some() {
+                    continue;
+                }
+                self.expect_punct(']', "or `,` after tensor element")?;
+                break;
+            }
+        }
+        let close = self.toks.get(self.pos.saturating_sub(1)).map_or(open, |t| t.end);
+        let got = data.len();
+        Tensor::new(ty.shape.clone(), data).map(|t| Attr::Tensor(Arc::new(t))).map_err(|_| {
+            Problem::new(
+                ParseErrorKind::TensorElements,
+                (open, close),
+                format!("`{ty}` has {} elements, the list has {got}", ty.numel()),
+                "element count mismatch",
+            )
+            .help("inline tensor elements are listed flat, in row-major order")
+        })
+    }
+
+    /// `splat(v)`
+    fn splat_body(&mut self, ty: &TensorType, ty_span: Span) -> PResult<Attr> {
+        let n = materialized_count(ty, ty_span)?;
+        self.bump();
+        self.expect_punct('(', "after `splat`")?;
+        let mut one = empty_data(ty.dtype);
+        self.push_elem(&mut one)?;
+        self.expect_punct(')', "after the splat value")?;
+        tensor_attr(ty, repeat(&one, n), ty_span)
+    }
+
+    /// `random(seed = N)` or `random(seed = N, lo = A, hi = B)`, in any order.
+    fn random_body(&mut self, ty: &TensorType, ty_span: Span) -> PResult<Attr> {
+        let n = materialized_count(ty, ty_span)?;
+        if !ty.dtype.is_float() {
+            return Err(Problem::new(
+                ParseErrorKind::TensorElements,
+                ty_span,
+                format!("random tensors must have a float element type, found {}", ty.dtype),
+                "not a float type",
+            ));
+        }
+        let open = self.bump().start;
+        self.expect_punct('(', "after `random`")?;
+        let (mut seed, mut lo, mut hi) = (None, None, None);
+        loop {
+            let t = self.peek().clone();
+            let key = self.text(&t);
+            let slot_taken = match (t.tok == Tok::Ident, key) {
+                (true, "seed") => seed.is_some(),
+                (true, "lo") => lo.is_some(),
+                (true, "hi") => hi.is_some(),
+                _ => return Err(self.expected("`seed`, `lo` or `hi` in `random(...)`")),
+            };
+            if slot_taken {
+                return Err(Problem::new(
+                    ParseErrorKind::Syntax,
+                    (t.start, t.end),
+                    format!("`{key}` is given twice in `random(...)`"),
+                    "given again here",
+                ));
+            }
+            self.bump();
+            self.expect_punct('=', &format!("after `{key}`"))?;
+            match key {
+                "seed" => seed = Some(self.seed_lit()?),
+                "lo" => lo = Some(self.f32_lit("for `lo`")?),
+                _ => hi = Some(self.f32_lit("for `hi`")?),
+            }
+            if self.eat_punct(',').is_none() {
+                break;
+            }
+        }
+        let close = self.expect_punct(')', "or `,` in `random(...)`")?;
+        let span = (open, close.end);
+        let Some(seed) = seed else {
+            return Err(Problem::new(
+                ParseErrorKind::Syntax,
+                span,
+                "`random(...)` needs a `seed = N`".into(),
+                "no seed",
+            ));
+        };
+        let (lo, hi) = (lo.unwrap_or(-1.0), hi.unwrap_or(1.0));
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(Problem::new(
+                ParseErrorKind::Number,
+                span,
+                format!(
+                    "`random` needs finite bounds with lo < hi, found lo = {lo:?}, hi = {hi:?}"
+                ),
+                "bad bounds",
+            ));
+        }
+        let data = TensorData::F32(seeded_uniform(seed, n, lo, hi)).cast(ty.dtype);
+        tensor_attr(ty, data, ty_span)
+    }
+
+    fn seed_lit(&mut self) -> PResult<u64> {
+        let t = self.peek().clone();
+        let text = self.text(&t);
+        if t.tok != Tok::Number || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.expected("a non-negative integer seed"));
+        }
+        self.bump();
+        text.parse::<u64>().map_err(|_| out_of_range(text, "u64", (t.start, t.end)))
+    }
+
+    /// `hash(0x0123456789abcdef)`: elided contents.
+    fn hash_body(&mut self, ty: &TensorType) -> PResult<Attr> {
+        self.bump();
+        self.expect_punct('(', "after `hash`")?;
+        let t = self.peek().clone();
+        let text = self.text(&t);
+        let digits = text.strip_prefix("0x").filter(|d| {
+            t.tok == Tok::Number
+                && (1..=16).contains(&d.len())
+                && d.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        let Some(hash) = digits.and_then(|d| u64::from_str_radix(d, 16).ok()) else {
+            return Err(self.expected("a 64-bit content hash (`0x` and up to 16 hex digits)"));
+        };
+        self.bump();
+        self.expect_punct(')', "after the hash")?;
+        Ok(Attr::Elided { ty: ty.clone(), hash })
+    }
+}
+
+fn out_of_range(text: &str, ty: &str, span: Span) -> Box<Problem> {
+    let range = match ty {
+        "i64" => format!("{} to {}", i64::MIN, i64::MAX),
+        "i32" => format!("{} to {}", i32::MIN, i32::MAX),
+        "i8" => format!("{} to {}", i8::MIN, i8::MAX),
+        "u8" => format!("{} to {}", u8::MIN, u8::MAX),
+        "u64" => format!("0 to {}", u64::MAX),
+        "f16" => "±65504".to_string(),
+        "f32" => format!("±{:e}", f32::MAX),
+        _ => format!("±{:e}", f64::MAX),
+    };
+    Problem::new(
+        ParseErrorKind::Number,
+        span,
+        format!("`{text}` is out of range for {ty}"),
+        format!("{ty} holds {range}"),
+    )
+}
+
+/// A literal that overflowed to infinity without being written `inf` is out of range.
+fn finite_unless_inf(is_inf: bool, text: &str, ty: &str, span: Span) -> PResult<()> {
+    if is_inf && !text.ends_with("inf") {
+        return Err(out_of_range(text, ty, span));
+    }
+    Ok(())
+}
+
+/// The element count of `ty` if it may be materialized (see [`MAX_ELEMENTS`]).
+fn materialized_count(ty: &TensorType, span: Span) -> PResult<usize> {
+    let n = ty.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    match n {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => Err(Problem::new(
+            ParseErrorKind::TooLarge,
+            span,
+            format!("`{ty}` is too large to materialize (the limit is {MAX_ELEMENTS} elements)"),
+            "too many elements",
+        )
+        .help("write `hash(0x...)` for a tensor whose contents do not matter")),
+    }
+}
+
+fn tensor_attr(ty: &TensorType, data: TensorData, span: Span) -> PResult<Attr> {
+    Tensor::new(ty.shape.clone(), data).map(|t| Attr::Tensor(Arc::new(t))).map_err(|e| {
+        Problem::new(ParseErrorKind::TensorElements, span, e.to_string(), "element count mismatch")
+    })
+}
+
+fn empty_data(d: DType) -> TensorData {
+    match d {
+        DType::F32 => TensorData::F32(Vec::new()),
+        DType::F64 => TensorData::F64(Vec::new()),
+        DType::F16 => TensorData::F16(Vec::new()),
+        DType::I64 => TensorData::I64(Vec::new()),
+        DType::I32 => TensorData::I32(Vec::new()),
+        DType::I8 => TensorData::I8(Vec::new()),
+        DType::U8 => TensorData::U8(Vec::new()),
+        DType::Bool => TensorData::Bool(Vec::new()),
+    }
+}
+
+/// `n` copies of the first element of `one` (nothing when it is empty).
+fn repeat(one: &TensorData, n: usize) -> TensorData {
+    fn rep<T: Copy>(v: &[T], n: usize) -> Vec<T> {
+        v.first().map(|&x| vec![x; n]).unwrap_or_default()
+    }
+    match one {
+        TensorData::F32(v) => TensorData::F32(rep(v, n)),
+        TensorData::F64(v) => TensorData::F64(rep(v, n)),
+        TensorData::F16(v) => TensorData::F16(rep(v, n)),
+        TensorData::I64(v) => TensorData::I64(rep(v, n)),
+        TensorData::I32(v) => TensorData::I32(rep(v, n)),
+        TensorData::I8(v) => TensorData::I8(rep(v, n)),
+        TensorData::U8(v) => TensorData::U8(rep(v, n)),
+        TensorData::Bool(v) => TensorData::Bool(rep(v, n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_classes() {
+        assert_eq!(classify("12"), NumClass::Int);
+        assert_eq!(classify("-12"), NumClass::Int);
+        assert_eq!(classify("1.5"), NumClass::Float);
+        assert_eq!(classify("1e-5"), NumClass::Float);
+        assert_eq!(classify("0x1f"), NumClass::Hex);
+        assert_eq!(classify("1_000"), NumClass::Bad);
+        assert_eq!(classify("1.2.3"), NumClass::Bad);
+        assert_eq!(classify("1e"), NumClass::Bad);
+    }
+}
