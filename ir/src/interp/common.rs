@@ -450,17 +450,29 @@ pub fn elems<'a, T: Scalar>(cx: &EvalCx<'a>, i: usize) -> Result<&'a [T], Interp
 /// Runs `kernel` with f16 operands and results widened to f32, then rounds the f32 results
 /// that should be f16 back. Used by float-only kernels.
 pub fn via_f32(cx: &EvalCx, kernel: fn(&EvalCx) -> KResult) -> KResult {
-    let wide: Vec<Tensor> = cx
+    via_cast(cx, DType::F16, DType::F32, kernel)
+}
+
+/// Runs `kernel` with `narrow` operands and result types converted to `wide`, then converts
+/// the results that should be `narrow` back (exactly, when `wide` holds every `narrow`
+/// value).
+pub fn via_cast(
+    cx: &EvalCx,
+    narrow: DType,
+    wide: DType,
+    kernel: fn(&EvalCx) -> KResult,
+) -> KResult {
+    let widened: Vec<Tensor> = cx
         .inputs
         .iter()
-        .map(|t| if t.dtype() == DType::F16 { t.cast(DType::F32) } else { (*t).clone() })
+        .map(|t| if t.dtype() == narrow { t.cast(wide) } else { (*t).clone() })
         .collect();
-    let refs: Vec<&Tensor> = wide.iter().collect();
+    let refs: Vec<&Tensor> = widened.iter().collect();
     let outs: Vec<TensorType> = cx
         .outputs
         .iter()
         .map(|t| {
-            let dtype = if t.dtype == DType::F16 { DType::F32 } else { t.dtype };
+            let dtype = if t.dtype == narrow { wide } else { t.dtype };
             TensorType::new(dtype, t.shape.clone())
         })
         .collect();
@@ -468,10 +480,11 @@ pub fn via_f32(cx: &EvalCx, kernel: fn(&EvalCx) -> KResult) -> KResult {
     let results = kernel(&sub)?;
     Ok(results
         .into_iter()
-        .zip(cx.outputs.iter().chain(std::iter::repeat(&TensorType::new(DType::F32, []))))
-        .map(|(t, want)| {
-            if want.dtype == DType::F16 && t.dtype() == DType::F32 {
-                t.cast(DType::F16)
+        .enumerate()
+        .map(|(i, t)| {
+            let back = cx.outputs.get(i).is_some_and(|w| w.dtype == narrow);
+            if back && t.dtype() == wide {
+                t.cast(narrow)
             } else {
                 t
             }
@@ -607,5 +620,84 @@ mod tests {
         assert_eq!(Num::pow_f64(2i32, -1.0), 0);
         assert!(Num::max_nan(f32::NAN, 1.0).is_nan());
         assert_eq!(Num::min_nan(2.0f64, 1.0), 1.0);
+    }
+}
+
+/// Helpers for the kernel unit tests.
+#[cfg(test)]
+pub mod testutil {
+    use crate::attr::{Attr, Attrs};
+    use crate::interp::{eval_node, InterpError};
+    use crate::ops::OpKind;
+    use crate::tensor::{seeded_uniform, Tensor, TensorData};
+    use crate::types::{DType, TensorType};
+
+    /// An f32 tensor.
+    pub fn f32t(shape: &[usize], v: &[f32]) -> Tensor {
+        Tensor::from_f32(shape.to_vec(), v.to_vec()).expect("element count")
+    }
+
+    /// A tensor of any dtype.
+    pub fn tensor(shape: &[usize], d: TensorData) -> Tensor {
+        Tensor::new(shape.to_vec(), d).expect("element count")
+    }
+
+    /// Deterministic random f32 tensor in [-1, 1).
+    pub fn rand(shape: &[usize], seed: u64) -> Tensor {
+        let n = shape.iter().product();
+        f32t(shape, &seeded_uniform(seed, n, -1.0, 1.0))
+    }
+
+    /// Attributes from (name, value) pairs.
+    pub fn attrs(list: &[(&str, Attr)]) -> Attrs {
+        let mut a = Attrs::new();
+        for (k, v) in list {
+            a.set(k, v.clone());
+        }
+        a
+    }
+
+    /// `Attr::Ints`.
+    pub fn ints(v: &[i64]) -> Attr {
+        Attr::Ints(v.to_vec())
+    }
+
+    /// Runs one op; the result types are `outs`.
+    pub fn try_run(
+        op: OpKind,
+        a: &Attrs,
+        inputs: &[&Tensor],
+        outs: &[TensorType],
+    ) -> Result<Vec<Tensor>, InterpError> {
+        eval_node(op, a, inputs, outs)
+    }
+
+    /// Runs one op with one result of type `dtype[shape]`, which must succeed.
+    pub fn run1(
+        op: OpKind,
+        a: &Attrs,
+        inputs: &[&Tensor],
+        dtype: DType,
+        shape: &[usize],
+    ) -> Tensor {
+        let outs = [TensorType::new(dtype, shape.to_vec())];
+        match eval_node(op, a, inputs, &outs) {
+            Ok(mut v) => v.remove(0),
+            Err(e) => panic!("{op} failed: {e}"),
+        }
+    }
+
+    /// The f32 elements of `t`.
+    pub fn vals(t: &Tensor) -> Vec<f32> {
+        t.as_f32().expect("an f32 tensor").to_vec()
+    }
+
+    /// Asserts `|got − want| ≤ tol·(1 + |want|)` elementwise (NaN matches NaN).
+    pub fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+        assert_eq!(got.len(), want.len(), "lengths differ: {got:?} vs {want:?}");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let ok = if w.is_nan() { g.is_nan() } else { (g - w).abs() <= tol * (1.0 + w.abs()) };
+            assert!(ok, "element {i}: got {g}, want {w}\n got {got:?}\nwant {want:?}");
+        }
     }
 }

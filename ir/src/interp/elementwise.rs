@@ -312,3 +312,176 @@ pub fn cast(cx: &EvalCx) -> KResult {
     }
     Ok(vec![input(cx, 0)?.cast(to)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::tensor::TensorData;
+    use crate::types::DType;
+    use half::f16;
+
+    fn none() -> Attrs {
+        Attrs::new()
+    }
+
+    #[test]
+    fn add_broadcasts_rows_and_columns() {
+        let a = f32t(&[2, 1], &[1.0, 2.0]);
+        let b = f32t(&[3], &[10.0, 20.0, 30.0]);
+        let y = run1(OpKind::Add, &none(), &[&a, &b], DType::F32, &[2, 3]);
+        assert_eq!(vals(&y), vec![11.0, 21.0, 31.0, 12.0, 22.0, 32.0]);
+    }
+
+    #[test]
+    fn integer_division_truncates_and_rejects_zero() {
+        let a = tensor(&[4], TensorData::I32(vec![-7, 7, -8, 9]));
+        let b = tensor(&[4], TensorData::I32(vec![2, -2, 3, 3]));
+        let y = run1(OpKind::Div, &none(), &[&a, &b], DType::I32, &[4]);
+        assert_eq!(y.data(), &TensorData::I32(vec![-3, -3, -2, 3]));
+        let z = tensor(&[1], TensorData::I32(vec![0]));
+        let outs = [crate::types::TensorType::new(DType::I32, [4])];
+        let err = try_run(OpKind::Div, &none(), &[&a, &z], &outs).unwrap_err();
+        assert!(err.to_string().contains("division by zero"), "{err}");
+    }
+
+    #[test]
+    fn integer_arithmetic_wraps() {
+        let a = tensor(&[2], TensorData::U8(vec![250, 3]));
+        let b = tensor(&[2], TensorData::U8(vec![10, 5]));
+        let y = run1(OpKind::Add, &none(), &[&a, &b], DType::U8, &[2]);
+        assert_eq!(y.data(), &TensorData::U8(vec![4, 8]));
+        let y = run1(OpKind::Sub, &none(), &[&a, &b], DType::U8, &[2]);
+        assert_eq!(y.data(), &TensorData::U8(vec![240, 254]));
+    }
+
+    #[test]
+    fn pow_keeps_base_dtype_with_any_exponent_dtype() {
+        let a = f32t(&[3], &[2.0, 4.0, -3.0]);
+        let e = tensor(&[3], TensorData::I64(vec![3, -1, 2]));
+        let y = run1(OpKind::Pow, &none(), &[&a, &e], DType::F32, &[3]);
+        assert_eq!(vals(&y), vec![8.0, 0.25, 9.0]);
+        let ai = tensor(&[2], TensorData::I64(vec![3, -2]));
+        let ef = f32t(&[1], &[3.0]);
+        let y = run1(OpKind::Pow, &none(), &[&ai, &ef], DType::I64, &[2]);
+        assert_eq!(y.data(), &TensorData::I64(vec![27, -8]));
+    }
+
+    #[test]
+    fn comparisons_give_bool() {
+        let a = f32t(&[3], &[1.0, 2.0, f32::NAN]);
+        let b = f32t(&[1], &[2.0]);
+        let eq = run1(OpKind::Equal, &none(), &[&a, &b], DType::Bool, &[3]);
+        assert_eq!(eq.data(), &TensorData::Bool(vec![false, true, false]));
+        let lt = run1(OpKind::Less, &none(), &[&a, &b], DType::Bool, &[3]);
+        assert_eq!(lt.data(), &TensorData::Bool(vec![true, false, false]));
+        let gt = run1(OpKind::Greater, &none(), &[&b, &a], DType::Bool, &[3]);
+        assert_eq!(gt.data(), &TensorData::Bool(vec![true, false, false]));
+        let p = tensor(&[2], TensorData::Bool(vec![true, false]));
+        let q = tensor(&[2], TensorData::Bool(vec![true, true]));
+        let eq = run1(OpKind::Equal, &none(), &[&p, &q], DType::Bool, &[2]);
+        assert_eq!(eq.data(), &TensorData::Bool(vec![true, false]));
+    }
+
+    #[test]
+    fn variadic_ops_broadcast_and_propagate_nan() {
+        let a = f32t(&[2, 2], &[1.0, 5.0, f32::NAN, 0.0]);
+        let b = f32t(&[2], &[3.0, 4.0]);
+        let c = f32t(&[1], &[-1.0]);
+        let mx = run1(OpKind::Max, &none(), &[&a, &b, &c], DType::F32, &[2, 2]);
+        assert_close(&vals(&mx), &[3.0, 5.0, f32::NAN, 4.0], 0.0);
+        let mn = run1(OpKind::Min, &none(), &[&a, &b], DType::F32, &[2, 2]);
+        assert_close(&vals(&mn), &[1.0, 4.0, f32::NAN, 0.0], 0.0);
+        let s = run1(OpKind::Sum, &none(), &[&b, &c, &b], DType::F32, &[2]);
+        assert_eq!(vals(&s), vec![5.0, 7.0]);
+        let one = run1(OpKind::Sum, &none(), &[&b], DType::F32, &[2]);
+        assert_eq!(vals(&one), vec![3.0, 4.0]);
+    }
+
+    #[test]
+    fn where_broadcasts_three_ways() {
+        let c = tensor(&[2, 1], TensorData::Bool(vec![true, false]));
+        let a = tensor(&[2], TensorData::I64(vec![1, 2]));
+        let b = tensor(&[], TensorData::I64(vec![9]));
+        let y = run1(OpKind::Where, &none(), &[&c, &a, &b], DType::I64, &[2, 2]);
+        assert_eq!(y.data(), &TensorData::I64(vec![1, 2, 9, 9]));
+    }
+
+    #[test]
+    fn relu_and_clip_on_integers() {
+        let x = tensor(&[4], TensorData::I8(vec![-128, -1, 0, 127]));
+        let y = run1(OpKind::Relu, &none(), &[&x], DType::I8, &[4]);
+        assert_eq!(y.data(), &TensorData::I8(vec![0, 0, 0, 127]));
+        let a = attrs(&[("min", Attr::Float(f32::NEG_INFINITY)), ("max", Attr::Float(5.0))]);
+        let y = run1(OpKind::Clip, &a, &[&x], DType::I8, &[4]);
+        assert_eq!(y.data(), &TensorData::I8(vec![-128, -1, 0, 5]));
+    }
+
+    #[test]
+    fn clip_with_min_above_max_gives_max() {
+        let x = f32t(&[3], &[-1.0, 0.5, 2.0]);
+        let a = attrs(&[("min", Attr::Float(1.0)), ("max", Attr::Float(0.0))]);
+        let y = run1(OpKind::Clip, &a, &[&x], DType::F32, &[3]);
+        assert_eq!(vals(&y), vec![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn activations_match_hand_values() {
+        let x = f32t(&[4], &[-100.0, -2.0, 0.0, 3.0]);
+        let sig = run1(OpKind::Sigmoid, &none(), &[&x], DType::F32, &[4]);
+        assert_close(&vals(&sig), &[3.7200760e-44, 0.11920292, 0.5, 0.95257413], 1e-6);
+        let a = attrs(&[("alpha", Attr::Float(0.1))]);
+        let lr = run1(OpKind::LeakyRelu, &a, &[&x], DType::F32, &[4]);
+        assert_close(&vals(&lr), &[-10.0, -0.2, 0.0, 3.0], 1e-6);
+        let a = attrs(&[("alpha", Attr::Float(0.2)), ("beta", Attr::Float(0.5))]);
+        let hs = run1(OpKind::HardSigmoid, &a, &[&x], DType::F32, &[4]);
+        assert_close(&vals(&hs), &[0.0, 0.1, 0.5, 1.0], 1e-6);
+        let hw = run1(OpKind::HardSwish, &none(), &[&x], DType::F32, &[4]);
+        assert_close(&vals(&hw), &[0.0, -1.0 / 3.0, 0.0, 3.0], 1e-6);
+    }
+
+    #[test]
+    fn erf_and_gelu_are_precise_near_zero() {
+        let x = f32t(&[4], &[0.5, -1.5, 1e-3, 3.0]);
+        let e = run1(OpKind::Erf, &none(), &[&x], DType::F32, &[4]);
+        let want = [0.520_499_9, -0.966_105_15, 0.001_128_378_8, 0.999_977_9];
+        assert_close(&vals(&e), &want, 1e-6);
+        let x = f32t(&[2], &[1.0, -2.0]);
+        let exact = attrs(&[("approximate", Attr::Str("none".into()))]);
+        let g = run1(OpKind::Gelu, &exact, &[&x], DType::F32, &[2]);
+        assert_close(&vals(&g), &[0.841_344_75, -0.045_500_264], 1e-6);
+        let tanh = attrs(&[("approximate", Attr::Str("tanh".into()))]);
+        let g = run1(OpKind::Gelu, &tanh, &[&x], DType::F32, &[2]);
+        assert_close(&vals(&g), &[0.841_192, -0.045_402_306], 1e-6);
+    }
+
+    #[test]
+    fn transcendental_ops_on_f64_and_f16() {
+        let x = crate::tensor::Tensor::new(vec![2], TensorData::F64(vec![1.0, 4.0])).unwrap();
+        let y = run1(OpKind::Sqrt, &none(), &[&x], DType::F64, &[2]);
+        assert_eq!(y.data(), &TensorData::F64(vec![1.0, 2.0]));
+        let h = tensor(&[2], TensorData::F16(vec![f16::from_f32(0.0), f16::from_f32(1.0)]));
+        let y = run1(OpKind::Exp, &none(), &[&h], DType::F16, &[2]);
+        let want = [f16::from_f32(1.0), f16::from_f32(std::f32::consts::E)];
+        assert_eq!(y.data(), &TensorData::F16(want.to_vec()));
+        let l = run1(OpKind::Log, &none(), &[&f32t(&[2], &[1.0, 0.0])], DType::F32, &[2]);
+        assert_eq!(vals(&l), vec![0.0, f32::NEG_INFINITY]);
+    }
+
+    #[test]
+    fn transcendental_ops_reject_integers() {
+        let x = tensor(&[1], TensorData::I32(vec![1]));
+        let outs = [crate::types::TensorType::new(DType::I32, [1])];
+        let err = try_run(OpKind::Exp, &none(), &[&x], &outs).unwrap_err();
+        assert!(err.to_string().contains("dtype i32"), "{err}");
+    }
+
+    #[test]
+    fn cast_uses_onnx_rules() {
+        let x = f32t(&[3], &[-1.7, 2.5, 300.0]);
+        let a = attrs(&[("to", Attr::DType(DType::I32))]);
+        let y = run1(OpKind::Cast, &a, &[&x], DType::I32, &[3]);
+        assert_eq!(y.data(), &TensorData::I32(vec![-1, 2, 300]));
+    }
+}

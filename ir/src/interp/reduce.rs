@@ -1,16 +1,17 @@
 //! Reductions: reduce_mean, reduce_sum and reduce_max over an explicit list of axes, with
 //! or without kept dims. An empty axis list reduces nothing (the operand is returned).
 //!
-//! Dtypes f32, f64, i64, i32, i8, u8 (f16 through f32). Float sums accumulate in f64;
+//! Dtypes f32, f64, i64, i32, i8, u8 (f16 through f32; reduce_max also bool, as `or`). Float sums accumulate in f64;
 //! integer sums wrap and an integer mean truncates. The max of an empty set is the lowest
 //! value of the dtype (−∞ for floats), the mean of an empty set is NaN for floats.
 
 use super::common::{
     broadcast_index, elems, input, invalid, make, norm_axis, num_dtype, numel, touches_f16,
-    unsupported_dtype, via_f32, KResult, Num,
+    unsupported_dtype, via_cast, via_f32, KResult, Num,
 };
 use super::EvalCx;
 use crate::ops::OpKind;
+use crate::types::DType;
 
 /// `reduce_mean`, `reduce_sum`, `reduce_max`.
 pub fn reduce(cx: &EvalCx) -> KResult {
@@ -18,6 +19,10 @@ pub fn reduce(cx: &EvalCx) -> KResult {
         return via_f32(cx, reduce);
     }
     let d = input(cx, 0)?.dtype();
+    if d == DType::Bool && cx.op == OpKind::ReduceMax {
+        // The maximum of booleans is their disjunction: reduce 0/1 as u8.
+        return via_cast(cx, DType::Bool, DType::U8, reduce);
+    }
     num_dtype!(d, T => reduce_t::<T>(cx), other => Err(unsupported_dtype(cx, other)))
 }
 
