@@ -3,8 +3,9 @@
 //! Tokens are identifiers (`conv`, `f32`, `true`), value names (`%3`, `%x`), symbols
 //! (`@resnet50`, `@"my model"`), string literals (decoded), numbers (kept as text, checked
 //! by the parser against the type they must fit), and the punctuation `( ) { } [ ] < > , :
-//! = -`. `;` starts a comment that runs to the end of the line. The lexer does not know the
-//! grammar and never panics; it stops at the first malformed token.
+//! = -`. `;` starts a comment that runs to the end of the line. Tokens are produced on
+//! demand. The lexer does not know the grammar and never panics; a malformed token becomes
+//! [`Tok::Error`] and ends the stream.
 
 use crate::print::is_name_char;
 
@@ -25,6 +26,8 @@ pub(super) enum Tok {
     Punct(char),
     /// End of input.
     Eof,
+    /// A malformed token; the lexer stops after it.
+    Error(Box<LexError>),
 }
 
 /// A token and its byte span in the source.
@@ -36,7 +39,7 @@ pub(super) struct Token {
 }
 
 /// A malformed token.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct LexError {
     pub start: usize,
     pub end: usize,
@@ -44,20 +47,31 @@ pub(super) struct LexError {
     pub label: String,
 }
 
-/// Splits `src` into tokens; the last one is always [`Tok::Eof`].
-pub(super) fn lex(src: &str) -> Result<Vec<Token>, LexError> {
-    let mut lx = Lexer { src, pos: 0, out: Vec::new() };
-    lx.run()?;
-    Ok(lx.out)
-}
-
-struct Lexer<'a> {
+/// An on-demand lexer: the parser pulls tokens one at a time, so memory does not grow with
+/// the size of the text (a model printed with all its constants can be hundreds of MB).
+pub(super) struct Lexer<'a> {
     src: &'a str,
     pos: usize,
-    out: Vec<Token>,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src` (after a byte-order mark, if any).
+    pub(super) fn new(src: &'a str) -> Self {
+        Lexer { src, pos: if src.starts_with('\u{feff}') { 3 } else { 0 } }
+    }
+
+    /// The next token; [`Tok::Eof`] at the end, and forever after a [`Tok::Error`].
+    pub(super) fn next_token(&mut self) -> Token {
+        match self.lex_one() {
+            Ok(t) => t,
+            Err(e) => {
+                let (start, end) = (e.start, e.end);
+                self.pos = self.src.len();
+                Token { tok: Tok::Error(Box::new(e)), start, end }
+            }
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.src.get(self.pos..).and_then(|s| s.chars().next())
     }
@@ -80,64 +94,66 @@ impl Lexer<'_> {
         }
     }
 
-    fn push(&mut self, tok: Tok, start: usize) {
-        self.out.push(Token { tok, start, end: self.pos });
+    fn token(&self, tok: Tok, start: usize) -> Result<Token, LexError> {
+        Ok(Token { tok, start, end: self.pos })
     }
 
     fn error(&self, start: usize, end: usize, message: String, label: &str) -> LexError {
         LexError { start, end, message, label: label.to_string() }
     }
 
-    fn run(&mut self) -> Result<(), LexError> {
-        while let Some(c) = self.peek() {
-            let start = self.pos;
-            match c {
-                c if c.is_whitespace() => {
+    /// Skips whitespace and comments, then reads one token.
+    fn lex_one(&mut self) -> Result<Token, LexError> {
+        loop {
+            match self.src.as_bytes().get(self.pos) {
+                Some(b' ' | b'\n' | b'\t' | b'\r') => self.pos += 1,
+                Some(b';') => self.eat_while(|c| c != '\n'),
+                Some(&b) if b >= 0x80 && self.peek().is_some_and(char::is_whitespace) => {
                     self.bump();
                 }
-                ';' => self.eat_while(|c| c != '\n'),
-                c if c.is_ascii_alphabetic() || c == '_' => {
-                    self.eat_while(|c| c.is_ascii_alphanumeric() || c == '_');
-                    self.push(Tok::Ident, start);
-                }
-                c if c.is_ascii_digit() => self.number(start),
-                '-' if self.peek2().is_some_and(|c| c.is_ascii_digit()) => self.number(start),
-                '%' => {
-                    self.bump();
-                    let name = self.name(start, "value name", "`%`")?;
-                    self.push(Tok::Value(name), start);
-                }
-                '@' => {
-                    self.bump();
-                    let name = if self.peek() == Some('"') {
-                        self.string()?
-                    } else {
-                        self.name(start, "graph name", "`@`")?
-                    };
-                    self.push(Tok::Symbol(name), start);
-                }
-                '"' => {
-                    let s = self.string()?;
-                    self.push(Tok::Str(s), start);
-                }
-                '(' | ')' | '{' | '}' | '[' | ']' | '<' | '>' | ',' | ':' | '=' | '-' => {
-                    self.bump();
-                    self.push(Tok::Punct(c), start);
-                }
-                c => {
-                    let end = start + c.len_utf8();
-                    return Err(self.error(
-                        start,
-                        end,
-                        format!("unexpected character `{}`", c.escape_debug()),
-                        "not part of the .air syntax",
-                    ));
-                }
+                _ => break,
             }
         }
-        let end = self.src.len();
-        self.out.push(Token { tok: Tok::Eof, start: end, end });
-        Ok(())
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            return self.token(Tok::Eof, start);
+        };
+        match c {
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                self.eat_while(|c| c.is_ascii_alphanumeric() || c == '_');
+                self.token(Tok::Ident, start)
+            }
+            c if c.is_ascii_digit() => self.number(start),
+            '-' if self.peek2().is_some_and(|c| c.is_ascii_digit()) => self.number(start),
+            '%' => {
+                self.bump();
+                let name = self.name(start, "value name", "`%`")?;
+                self.token(Tok::Value(name), start)
+            }
+            '@' => {
+                self.bump();
+                let name = if self.peek() == Some('"') {
+                    self.string()?
+                } else {
+                    self.name(start, "graph name", "`@`")?
+                };
+                self.token(Tok::Symbol(name), start)
+            }
+            '"' => {
+                let s = self.string()?;
+                self.token(Tok::Str(s), start)
+            }
+            '(' | ')' | '{' | '}' | '[' | ']' | '<' | '>' | ',' | ':' | '=' | '-' => {
+                self.bump();
+                self.token(Tok::Punct(c), start)
+            }
+            c => Err(self.error(
+                start,
+                start + c.len_utf8(),
+                format!("unexpected character `{}`", c.escape_debug()),
+                "not part of the .air syntax",
+            )),
+        }
     }
 
     /// A name after `%` or `@`.
@@ -156,20 +172,24 @@ impl Lexer<'_> {
     }
 
     /// A number token; its validity is checked by the parser against the expected type.
-    fn number(&mut self, start: usize) {
-        self.bump();
-        let hex = matches!(self.src.get(start..self.pos + 1), Some("0x" | "0X"))
-            || matches!(self.src.get(start..self.pos + 2), Some("-0x" | "-0X"));
-        let mut prev = ' ';
-        while let Some(c) = self.peek() {
-            let exp_sign = !hex && matches!(c, '+' | '-') && matches!(prev, 'e' | 'E');
-            if !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || exp_sign) {
+    fn number(&mut self, start: usize) -> Result<Token, LexError> {
+        // Number characters are ASCII, so this scans bytes (any non-ASCII byte stops it,
+        // leaving `pos` on a character boundary).
+        let bytes = self.src.as_bytes();
+        let body = if bytes.get(start) == Some(&b'-') { start + 1 } else { start };
+        let hex =
+            bytes.get(body) == Some(&b'0') && matches!(bytes.get(body + 1), Some(b'x' | b'X'));
+        let mut i = start + 1;
+        while let Some(&b) = bytes.get(i) {
+            let exp_sign =
+                !hex && matches!(b, b'+' | b'-') && matches!(bytes.get(i - 1), Some(b'e' | b'E'));
+            if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || exp_sign) {
                 break;
             }
-            prev = c;
-            self.bump();
+            i += 1;
         }
-        self.push(Tok::Number, start);
+        self.pos = i;
+        self.token(Tok::Number, start)
     }
 
     /// A string literal starting at the current `"`; returns the decoded text.
@@ -254,6 +274,23 @@ impl Lexer<'_> {
 mod tests {
     use super::*;
 
+    /// Every token up to the end, or the first error.
+    fn lex(src: &str) -> Result<Vec<Token>, LexError> {
+        let mut lx = Lexer::new(src);
+        let mut out = Vec::new();
+        loop {
+            let t = lx.next_token();
+            match t.tok {
+                Tok::Error(e) => return Err(*e),
+                Tok::Eof => {
+                    out.push(t);
+                    return Ok(out);
+                }
+                _ => out.push(t),
+            }
+        }
+    }
+
     fn kinds(src: &str) -> Vec<Tok> {
         lex(src).map(|t| t.into_iter().map(|t| t.tok).collect()).unwrap_or_default()
     }
@@ -275,6 +312,7 @@ mod tests {
     #[test]
     fn comments_run_to_end_of_line() {
         assert_eq!(kinds("; RUN: x\n%a ; more\n"), [Tok::Value("a".into()), Tok::Eof]);
+        assert_eq!(kinds("\u{feff}%a"), [Tok::Value("a".into()), Tok::Eof]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::parse::lex::Tok;
 use crate::tensor::{seeded_uniform, Tensor, TensorData};
 use crate::types::{DType, TensorType};
 use half::f16;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// How a number token's text reads.
@@ -29,16 +30,40 @@ enum NumClass {
     Bad,
 }
 
+/// Classifies by syntax alone: `-`? digits (`.` digits?)? ([eE] [+-]? digits)?, where a `.`
+/// or an exponent makes a float (every such text parses as f32 and f64).
 fn classify(text: &str) -> NumClass {
-    let body = text.strip_prefix('-').unwrap_or(text);
-    if body.starts_with("0x") || body.starts_with("0X") {
-        NumClass::Hex
-    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-        NumClass::Int
-    } else if body.contains(['.', 'e', 'E']) && text.parse::<f64>().is_ok() {
-        NumClass::Float
-    } else {
-        NumClass::Bad
+    let body = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    if body.starts_with(b"0x") || body.starts_with(b"0X") {
+        return NumClass::Hex;
+    }
+    let digits = |from: usize| body.iter().skip(from).take_while(|b| b.is_ascii_digit()).count();
+    let mut i = digits(0);
+    if i == 0 {
+        return NumClass::Bad;
+    }
+    let mut float = false;
+    if body.get(i) == Some(&b'.') {
+        float = true;
+        i += 1;
+        i += digits(i);
+    }
+    if matches!(body.get(i), Some(b'e' | b'E')) {
+        float = true;
+        i += 1;
+        if matches!(body.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(i);
+        if n == 0 {
+            return NumClass::Bad;
+        }
+        i += n;
+    }
+    match (i == body.len(), float) {
+        (false, _) => NumClass::Bad,
+        (true, true) => NumClass::Float,
+        (true, false) => NumClass::Int,
     }
 }
 
@@ -85,7 +110,7 @@ fn kind_phrase(kind: AttrKind) -> &'static str {
     }
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// The value of attribute `adef` of `def`, read as its declared kind.
     pub(super) fn attr_value(&mut self, def: &OpDef, adef: &AttrDef) -> PResult<Attr> {
         let t = self.peek().clone();
@@ -154,29 +179,28 @@ impl Parser<'_> {
 
     /// An integer literal as i64.
     fn int_lit(&mut self, ctx: &str) -> PResult<(i64, Span)> {
-        let t = self.peek().clone();
-        let text = self.text(&t);
+        let t = self.peek();
+        let (text, span) = (self.text(t), (t.start, t.end));
         if t.tok != Tok::Number || classify(text) != NumClass::Int {
             return Err(self.expected(&format!("an integer {ctx}")));
         }
         self.bump();
-        let span = (t.start, t.end);
         let v = text.parse::<i64>().map_err(|_| out_of_range(text, "i64", span))?;
         Ok((v, span))
     }
 
     /// A float literal's text (`1.5`, `3`, `-inf`, `nan`) and span.
-    fn float_text(&mut self, ctx: &str) -> PResult<(String, Span)> {
-        let t = self.peek().clone();
-        let text = self.text(&t);
+    fn float_text(&mut self, ctx: &str) -> PResult<(Cow<'a, str>, Span)> {
+        let t = self.peek();
+        let (text, span) = (self.text(t), (t.start, t.end));
         match t.tok {
             Tok::Number if matches!(classify(text), NumClass::Int | NumClass::Float) => {
                 self.bump();
-                Ok((text.to_string(), (t.start, t.end)))
+                Ok((Cow::Borrowed(text), span))
             }
             Tok::Ident if text == "inf" || text == "nan" => {
                 self.bump();
-                Ok((text.to_string(), (t.start, t.end)))
+                Ok((Cow::Borrowed(text), span))
             }
             Tok::Punct('-') => {
                 let next = self.peek2().clone();
@@ -184,7 +208,7 @@ impl Parser<'_> {
                 if next.tok == Tok::Ident && (word == "inf" || word == "nan") {
                     self.bump();
                     self.bump();
-                    return Ok((format!("-{word}"), (t.start, next.end)));
+                    return Ok((Cow::Owned(format!("-{word}")), (span.0, next.end)));
                 }
                 Err(self.expected(&format!("a number {ctx}")))
             }
@@ -216,7 +240,13 @@ impl Parser<'_> {
 
     /// An integer that must fit `T` (the element type `dtype`).
     fn typed_int<T: TryFrom<i64>>(&mut self, dtype: DType) -> PResult<T> {
-        let (v, span) = self.int_lit(&format!("for an element of type {dtype}"))?;
+        let ctx = match dtype {
+            DType::I64 => "for an element of type i64",
+            DType::I32 => "for an element of type i32",
+            DType::I8 => "for an element of type i8",
+            _ => "for an element of type u8",
+        };
+        let (v, span) = self.int_lit(ctx)?;
         T::try_from(v).map_err(|_| out_of_range(&v.to_string(), dtype.name(), span))
     }
 
@@ -277,17 +307,16 @@ impl Parser<'_> {
         let open = self.peek().start;
         let mut data = empty_data(ty.dtype);
         self.expect_punct('[', "to open the elements")?;
-        if self.eat_punct(']').is_none() {
-            loop {
+        let close = match self.eat_punct(']') {
+            Some(close) => close.end,
+            None => loop {
                 self.push_elem(&mut data)?;
                 if self.eat_punct(',').is_some() {
                     continue;
                 }
-                self.expect_punct(']', "or `,` after tensor element")?;
-                break;
-            }
-        }
-        let close = self.toks.get(self.pos.saturating_sub(1)).map_or(open, |t| t.end);
+                break self.expect_punct(']', "or `,` after tensor element")?.end;
+            },
+        };
         let got = data.len();
         Tensor::new(ty.shape.clone(), data).map(|t| Attr::Tensor(Arc::new(t))).map_err(|_| {
             Problem::new(
@@ -500,5 +529,13 @@ mod tests {
         assert_eq!(classify("1_000"), NumClass::Bad);
         assert_eq!(classify("1.2.3"), NumClass::Bad);
         assert_eq!(classify("1e"), NumClass::Bad);
+        assert_eq!(classify("1e+"), NumClass::Bad);
+        assert_eq!(classify("1."), NumClass::Float);
+        assert_eq!(classify("1.e5"), NumClass::Float);
+        assert_eq!(classify("-"), NumClass::Bad);
+        assert_eq!(classify("1ee5"), NumClass::Bad);
+        for t in ["1.", "1.e5", "-0.5E-3", "12", "3e38"] {
+            assert!(t.parse::<f32>().is_ok() && t.parse::<f64>().is_ok(), "{t}");
+        }
     }
 }

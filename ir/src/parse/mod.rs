@@ -18,7 +18,7 @@ use crate::attr::Attrs;
 use crate::graph::{Graph, ValueId};
 use crate::ops::{OpDef, OpKind, OPS};
 use crate::types::{DType, TensorType};
-use lex::{Tok, Token};
+use lex::{Lexer, Tok, Token};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use std::collections::HashMap;
 use thiserror::Error;
@@ -116,11 +116,7 @@ pub fn parse(text: &str) -> Result<Graph, ParseError> {
 
 /// Parses one graph; `name` (a file name) is shown in rendered errors.
 pub fn parse_named(name: &str, text: &str) -> Result<Graph, ParseError> {
-    let result = match lex::lex(text) {
-        Ok(toks) => Parser::new(text, toks).file(),
-        Err(e) => Err(Problem::new(ParseErrorKind::Syntax, (e.start, e.end), e.message, e.label)),
-    };
-    result.map_err(|p| (*p).into_error(name, text))
+    Parser::new(text).file().map_err(|p| (*p).into_error(name, text))
 }
 
 /// A byte range `start..end` of the source.
@@ -183,36 +179,39 @@ type PResult<T> = Result<T, Box<Problem>>;
 
 struct Parser<'a> {
     src: &'a str,
-    toks: Vec<Token>,
-    pos: usize,
-    eof: Token,
+    lx: Lexer<'a>,
+    /// The next token.
+    cur: Token,
+    /// The one after it.
+    nxt: Token,
     g: Graph,
     values: HashMap<String, (ValueId, Span)>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str, toks: Vec<Token>) -> Self {
-        let eof = Token { tok: Tok::Eof, start: src.len(), end: src.len() };
-        Parser { src, toks, pos: 0, eof, g: Graph::new(""), values: HashMap::new() }
+    fn new(src: &'a str) -> Self {
+        let mut lx = Lexer::new(src);
+        let cur = lx.next_token();
+        let nxt = lx.next_token();
+        Parser { src, lx, cur, nxt, g: Graph::new(""), values: HashMap::new() }
     }
 
     // ---- token helpers -------------------------------------------------------------------
 
     fn peek(&self) -> &Token {
-        self.toks.get(self.pos).unwrap_or(&self.eof)
+        &self.cur
     }
 
     /// The token after the next one.
     fn peek2(&self) -> &Token {
-        self.toks.get(self.pos + 1).unwrap_or(&self.eof)
+        &self.nxt
     }
 
+    /// Consumes the next token and returns it (at the end, keeps returning `Eof`).
     fn bump(&mut self) -> Token {
-        let t = self.peek().clone();
-        if t.tok != Tok::Eof {
-            self.pos += 1;
-        }
-        t
+        let after = self.lx.next_token();
+        let nxt = std::mem::replace(&mut self.nxt, after);
+        std::mem::replace(&mut self.cur, nxt)
     }
 
     fn text(&self, t: &Token) -> &'a str {
@@ -236,6 +235,7 @@ impl<'a> Parser<'a> {
     fn describe(&self, t: &Token) -> String {
         match &t.tok {
             Tok::Eof => "end of input".to_string(),
+            Tok::Error(_) => "a malformed token".to_string(),
             Tok::Str(_) => "a string".to_string(),
             _ => {
                 let text = self.text(t);
@@ -247,9 +247,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// "expected {what}, found {next token}", pointing at the next token.
+    /// "expected {what}, found {next token}", pointing at the next token; or, when the next
+    /// token is malformed, what is wrong with it.
     fn expected(&self, what: &str) -> Box<Problem> {
         let t = self.peek();
+        if let Tok::Error(e) = &t.tok {
+            let e = e.as_ref().clone();
+            return Problem::new(ParseErrorKind::Syntax, (e.start, e.end), e.message, e.label);
+        }
         Problem::new(
             ParseErrorKind::Syntax,
             (t.start, t.end),
