@@ -311,3 +311,332 @@ fn conv_transpose_t<T: Real>(cx: &EvalCx) -> KResult {
     let shape = [&[g.n, g.m][..], &g.out_sp].concat();
     Ok(vec![make(cx, shape, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use super::super::common::{next_index, numel, strides};
+    use crate::attr::Attr;
+    use crate::ops::OpKind;
+    use crate::types::DType;
+
+    /// Convolution parameters of a test case.
+    struct P {
+        x: Vec<usize>,
+        w: Vec<usize>,
+        strides: Vec<usize>,
+        dil: Vec<usize>,
+        pads: Vec<usize>,
+        group: usize,
+    }
+
+    fn attrs_of(p: &P, transposed: Option<&[usize]>) -> crate::attr::Attrs {
+        let i = |v: &[usize]| Attr::Ints(v.iter().map(|&x| x as i64).collect());
+        let mut a = attrs(&[
+            ("strides", i(&p.strides)),
+            ("dilations", i(&p.dil)),
+            ("pads", i(&p.pads)),
+            ("group", Attr::Int(p.group as i64)),
+        ]);
+        if let Some(op) = transposed {
+            a.set("output_padding", i(op));
+        }
+        a
+    }
+
+    /// Direct-loop convolution by the definition.
+    fn naive_conv(p: &P, x: &[f32], w: &[f32], b: &[f32]) -> (Vec<f32>, Vec<usize>) {
+        let sp = p.x.len() - 2;
+        let (n, c, m) = (p.x[0], p.x[1], p.w[0]);
+        let (cg, mg) = (c / p.group, m / p.group);
+        let ksp = &p.w[2..];
+        let out_sp: Vec<usize> = (0..sp)
+            .map(|i| {
+                (p.x[2 + i] + p.pads[i] + p.pads[sp + i] - ((ksp[i] - 1) * p.dil[i] + 1))
+                    / p.strides[i]
+                    + 1
+            })
+            .collect();
+        let (xst, wst) = (strides(&p.x), strides(&p.w));
+        let mut y = Vec::new();
+        for bn in 0..n {
+            for mo in 0..m {
+                let g = mo / mg;
+                let mut o = vec![0usize; sp];
+                loop {
+                    let mut acc = b[mo];
+                    for ci in 0..cg {
+                        let mut k = vec![0usize; sp];
+                        loop {
+                            let pos: Vec<i64> = (0..sp)
+                                .map(|a| {
+                                    (o[a] * p.strides[a] + k[a] * p.dil[a]) as i64
+                                        - p.pads[a] as i64
+                                })
+                                .collect();
+                            let inside = pos
+                                .iter()
+                                .enumerate()
+                                .all(|(a, &v)| v >= 0 && (v as usize) < p.x[2 + a]);
+                            if inside {
+                                let mut xo = bn * xst[0] + (g * cg + ci) * xst[1];
+                                let mut wo = mo * wst[0] + ci * wst[1];
+                                for a in 0..sp {
+                                    xo += pos[a] as usize * xst[2 + a];
+                                    wo += k[a] * wst[2 + a];
+                                }
+                                acc += x[xo] * w[wo];
+                            }
+                            if !next_index(&mut k, ksp) {
+                                break;
+                            }
+                        }
+                    }
+                    y.push(acc);
+                    if !next_index(&mut o, &out_sp) {
+                        break;
+                    }
+                }
+            }
+        }
+        (y, [&[n, m][..], &out_sp].concat())
+    }
+
+    fn check_conv(p: P, seed: u64) {
+        let x = rand(&p.x, seed);
+        let w = rand(&p.w, seed + 1);
+        let b = rand(&[p.w[0]], seed + 2);
+        let (want, shape) = naive_conv(&p, &vals(&x), &vals(&w), &vals(&b));
+        let y = run1(OpKind::Conv, &attrs_of(&p, None), &[&x, &w, &b], DType::F32, &shape);
+        assert_close(&vals(&y), &want, 1e-5);
+    }
+
+    #[test]
+    fn conv2d_matches_direct_loops() {
+        let (s, d) = (vec![2, 1], vec![1, 2]);
+        let p = P {
+            x: vec![2, 4, 9, 8],
+            w: vec![6, 2, 3, 2],
+            strides: s,
+            dil: d,
+            pads: vec![1, 0, 2, 1],
+            group: 2,
+        };
+        check_conv(p, 10);
+        let p = P {
+            x: vec![1, 3, 7, 7],
+            w: vec![5, 3, 3, 3],
+            strides: vec![1, 1],
+            dil: vec![1, 1],
+            pads: vec![1; 4],
+            group: 1,
+        };
+        check_conv(p, 20);
+    }
+
+    #[test]
+    fn depthwise_conv_matches_direct_loops() {
+        let p = P {
+            x: vec![1, 4, 6, 6],
+            w: vec![4, 1, 3, 3],
+            strides: vec![2, 2],
+            dil: vec![1, 1],
+            pads: vec![1, 1, 0, 0],
+            group: 4,
+        };
+        check_conv(p, 30);
+    }
+
+    #[test]
+    fn pointwise_conv_takes_the_direct_path() {
+        let p = P {
+            x: vec![2, 3, 4, 5],
+            w: vec![7, 3, 1, 1],
+            strides: vec![1, 1],
+            dil: vec![1, 1],
+            pads: vec![0; 4],
+            group: 1,
+        };
+        check_conv(p, 40);
+        let p = P {
+            x: vec![1, 3, 5, 5],
+            w: vec![2, 3, 1, 1],
+            strides: vec![2, 2],
+            dil: vec![1, 1],
+            pads: vec![0, 0, 1, 1],
+            group: 1,
+        };
+        check_conv(p, 45);
+    }
+
+    #[test]
+    fn conv1d_and_conv3d_match_direct_loops() {
+        let p = P {
+            x: vec![2, 3, 11],
+            w: vec![4, 3, 3],
+            strides: vec![2],
+            dil: vec![2],
+            pads: vec![3, 1],
+            group: 1,
+        };
+        check_conv(p, 50);
+        let p = P {
+            x: vec![1, 2, 5, 4, 6],
+            w: vec![3, 2, 2, 3, 2],
+            strides: vec![1, 2, 1],
+            dil: vec![2, 1, 1],
+            pads: vec![1, 0, 1, 0, 2, 1],
+            group: 1,
+        };
+        check_conv(p, 60);
+    }
+
+    #[test]
+    fn conv_without_bias_and_mismatched_weights() {
+        let x = f32t(&[1, 1, 3], &[1.0, 2.0, 3.0]);
+        let w = f32t(&[1, 1, 2], &[1.0, -1.0]);
+        let p = P {
+            x: vec![1, 1, 3],
+            w: vec![1, 1, 2],
+            strides: vec![1],
+            dil: vec![1],
+            pads: vec![0, 0],
+            group: 1,
+        };
+        let y = run1(OpKind::Conv, &attrs_of(&p, None), &[&x, &w], DType::F32, &[1, 1, 2]);
+        assert_eq!(vals(&y), vec![-1.0, -1.0]);
+        let w2 = f32t(&[1, 2, 2], &[0.0; 4]);
+        let outs = [crate::types::TensorType::new(DType::F32, [1, 1, 2])];
+        assert!(try_run(OpKind::Conv, &attrs_of(&p, None), &[&x, &w2], &outs).is_err());
+    }
+
+    /// Scatter-loop transposed convolution by the definition.
+    fn naive_conv_transpose(
+        p: &P,
+        out_pad: &[usize],
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+    ) -> (Vec<f32>, Vec<usize>) {
+        let sp = p.x.len() - 2;
+        let (n, c) = (p.x[0], p.x[1]);
+        let (cg, mg) = (c / p.group, p.w[1]);
+        let m = mg * p.group;
+        let ksp = &p.w[2..];
+        let out_sp: Vec<usize> = (0..sp)
+            .map(|i| {
+                p.strides[i] * (p.x[2 + i] - 1) + out_pad[i] + (ksp[i] - 1) * p.dil[i] + 1
+                    - p.pads[i]
+                    - p.pads[sp + i]
+            })
+            .collect();
+        let shape = [&[n, m][..], &out_sp].concat();
+        let (xst, wst, yst) = (strides(&p.x), strides(&p.w), strides(&shape));
+        let mut y = vec![0.0f32; numel(&shape)];
+        for (i, v) in y.iter_mut().enumerate() {
+            *v = b[(i / yst[1]) % m];
+        }
+        for bn in 0..n {
+            for ci in 0..c {
+                let g = ci / cg;
+                let mut ip = vec![0usize; sp];
+                loop {
+                    let mut xo = bn * xst[0] + ci * xst[1];
+                    for a in 0..sp {
+                        xo += ip[a] * xst[2 + a];
+                    }
+                    for mm in 0..mg {
+                        let mut k = vec![0usize; sp];
+                        loop {
+                            let pos: Vec<i64> = (0..sp)
+                                .map(|a| {
+                                    (ip[a] * p.strides[a] + k[a] * p.dil[a]) as i64
+                                        - p.pads[a] as i64
+                                })
+                                .collect();
+                            if pos
+                                .iter()
+                                .enumerate()
+                                .all(|(a, &v)| v >= 0 && (v as usize) < out_sp[a])
+                            {
+                                let mut yo = bn * yst[0] + (g * mg + mm) * yst[1];
+                                let mut wo = ci * wst[0] + mm * wst[1];
+                                for a in 0..sp {
+                                    yo += pos[a] as usize * yst[2 + a];
+                                    wo += k[a] * wst[2 + a];
+                                }
+                                y[yo] += x[xo] * w[wo];
+                            }
+                            if !next_index(&mut k, ksp) {
+                                break;
+                            }
+                        }
+                    }
+                    if !next_index(&mut ip, &p.x[2..]) {
+                        break;
+                    }
+                }
+            }
+        }
+        (y, shape)
+    }
+
+    fn check_conv_transpose(p: P, out_pad: &[usize], seed: u64) {
+        let x = rand(&p.x, seed);
+        let w = rand(&p.w, seed + 1);
+        let b = rand(&[p.w[1] * p.group], seed + 2);
+        let (want, shape) = naive_conv_transpose(&p, out_pad, &vals(&x), &vals(&w), &vals(&b));
+        let a = attrs_of(&p, Some(out_pad));
+        let y = run1(OpKind::ConvTranspose, &a, &[&x, &w, &b], DType::F32, &shape);
+        assert_close(&vals(&y), &want, 1e-5);
+    }
+
+    #[test]
+    fn conv_transpose_matches_scatter_loops() {
+        let p = P {
+            x: vec![1, 2, 3, 3],
+            w: vec![2, 3, 3, 3],
+            strides: vec![2, 2],
+            dil: vec![1, 1],
+            pads: vec![0; 4],
+            group: 1,
+        };
+        check_conv_transpose(p, &[1, 1], 70);
+        let p = P {
+            x: vec![2, 4, 4, 3],
+            w: vec![4, 2, 2, 3],
+            strides: vec![3, 2],
+            dil: vec![2, 1],
+            pads: vec![1, 0, 2, 1],
+            group: 2,
+        };
+        check_conv_transpose(p, &[1, 0], 80);
+        let p = P {
+            x: vec![1, 2, 5],
+            w: vec![2, 1, 4],
+            strides: vec![1],
+            dil: vec![1],
+            pads: vec![2, 1],
+            group: 2,
+        };
+        check_conv_transpose(p, &[0], 90);
+    }
+
+    #[test]
+    fn conv_in_f64_agrees_with_f32() {
+        let p = P {
+            x: vec![1, 2, 5, 5],
+            w: vec![3, 2, 3, 3],
+            strides: vec![1, 1],
+            dil: vec![1, 1],
+            pads: vec![1; 4],
+            group: 1,
+        };
+        let (x, w) = (rand(&p.x, 5), rand(&p.w, 6));
+        let y32 = run1(OpKind::Conv, &attrs_of(&p, None), &[&x, &w], DType::F32, &[1, 3, 5, 5]);
+        let (x64, w64) = (x.cast(DType::F64), w.cast(DType::F64));
+        let y64 = run1(OpKind::Conv, &attrs_of(&p, None), &[&x64, &w64], DType::F64, &[1, 3, 5, 5]);
+        let y64: Vec<f32> = y64.cast(DType::F32).as_f32().unwrap_or(&[]).to_vec();
+        assert_close(&vals(&y32), &y64, 1e-5);
+    }
+}

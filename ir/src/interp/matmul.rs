@@ -206,3 +206,118 @@ fn matmul_t<T: Real>(cx: &EvalCx) -> KResult {
     }
     Ok(vec![make(cx, shape, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::Attr;
+    use crate::ops::OpKind;
+    use crate::tensor::{Tensor, TensorData};
+    use crate::types::{DType, TensorType};
+
+    /// Row-major `a (m×k) · b (k×n)` by the definition.
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut y = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                y[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        y
+    }
+
+    fn transpose2(v: &[f32], r: usize, c: usize) -> Vec<f32> {
+        (0..c).flat_map(|j| (0..r).map(move |i| v[i * c + j])).collect()
+    }
+
+    #[test]
+    fn gemm_honours_transposes_alpha_beta_and_broadcast_c() {
+        let (m, k, n) = (3, 4, 5);
+        let a = rand(&[k, m], 1); // stored transposed
+        let b = rand(&[n, k], 2); // stored transposed
+        let c = rand(&[n], 3); // broadcast along rows
+        let at = attrs(&[
+            ("alpha", Attr::Float(0.5)),
+            ("beta", Attr::Float(2.0)),
+            ("trans_a", Attr::Int(1)),
+            ("trans_b", Attr::Int(1)),
+        ]);
+        let y = run1(OpKind::Gemm, &at, &[&a, &b, &c], DType::F32, &[m, n]);
+        let ab = naive(&transpose2(&vals(&a), k, m), &transpose2(&vals(&b), n, k), m, k, n);
+        let cv = vals(&c);
+        let want: Vec<f32> =
+            ab.iter().enumerate().map(|(i, v)| 0.5 * v + 2.0 * cv[i % n]).collect();
+        assert_close(&vals(&y), &want, 1e-5);
+    }
+
+    #[test]
+    fn gemm_without_c_and_in_f64() {
+        let a = Tensor::new(vec![2, 2], TensorData::F64(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
+        let b = Tensor::new(vec![2, 1], TensorData::F64(vec![1.0, -1.0])).unwrap();
+        let at = attrs(&[
+            ("alpha", Attr::Float(1.0)),
+            ("beta", Attr::Float(1.0)),
+            ("trans_a", Attr::Int(0)),
+            ("trans_b", Attr::Int(0)),
+        ]);
+        let y = run1(OpKind::Gemm, &at, &[&a, &b], DType::F64, &[2, 1]);
+        assert_eq!(y.data(), &TensorData::F64(vec![-1.0, -1.0]));
+    }
+
+    #[test]
+    fn matmul_broadcasts_batches() {
+        let a = rand(&[2, 1, 3, 4], 4);
+        let b = rand(&[3, 4, 2], 5);
+        let y = run1(OpKind::MatMul, &attrs(&[]), &[&a, &b], DType::F32, &[2, 3, 3, 2]);
+        let (av, bv) = (vals(&a), vals(&b));
+        let mut want = Vec::new();
+        for i in 0..2 {
+            for j in 0..3 {
+                want.extend(naive(&av[i * 12..(i + 1) * 12], &bv[j * 8..(j + 1) * 8], 3, 4, 2));
+            }
+        }
+        assert_close(&vals(&y), &want, 1e-5);
+    }
+
+    #[test]
+    fn matmul_shared_weights_and_vector_promotion() {
+        let a = rand(&[2, 3, 4], 6);
+        let w = rand(&[4, 5], 7);
+        let y = run1(OpKind::MatMul, &attrs(&[]), &[&a, &w], DType::F32, &[2, 3, 5]);
+        assert_close(&vals(&y), &naive(&vals(&a), &vals(&w), 6, 4, 5), 1e-5);
+        let v = f32t(&[4], &[1.0, 0.0, 0.0, 0.0]);
+        let y = run1(OpKind::MatMul, &attrs(&[]), &[&v, &w], DType::F32, &[5]);
+        assert_close(&vals(&y), &vals(&w)[..5], 0.0);
+        let y = run1(OpKind::MatMul, &attrs(&[]), &[&a, &v], DType::F32, &[2, 3]);
+        let col0: Vec<f32> = vals(&a).chunks(4).map(|r| r[0]).collect();
+        assert_close(&vals(&y), &col0, 0.0);
+        let dot = run1(OpKind::MatMul, &attrs(&[]), &[&v, &v], DType::F32, &[]);
+        assert_eq!(vals(&dot), vec![1.0]);
+    }
+
+    #[test]
+    fn matmul_with_empty_inner_dim_is_zero() {
+        let a = f32t(&[2, 0], &[]);
+        let b = f32t(&[0, 3], &[]);
+        let y = run1(OpKind::MatMul, &attrs(&[]), &[&a, &b], DType::F32, &[2, 3]);
+        assert_eq!(vals(&y), vec![0.0; 6]);
+    }
+
+    #[test]
+    fn matmul_rejects_mismatched_inner_dims() {
+        let (a, b) = (rand(&[2, 3], 1), rand(&[4, 2], 2));
+        let outs = [TensorType::new(DType::F32, [2, 2])];
+        let err = try_run(OpKind::MatMul, &attrs(&[]), &[&a, &b], &outs).unwrap_err();
+        assert!(err.to_string().contains("inner dimensions"), "{err}");
+    }
+
+    #[test]
+    fn raw_gemm_refuses_out_of_bounds_strides() {
+        let a = [1.0f32; 4];
+        let mut c = [0.0f32; 4];
+        assert!(!super::sgemm_raw(2, 2, 2, 1.0, &a, (3, 1), &a, (2, 1), 0.0, &mut c, (2, 1)));
+        assert!(!super::sgemm_raw(2, 2, 2, 1.0, &a, (2, 1), &a, (2, 1), 0.0, &mut c, (0, 1)));
+        assert!(super::sgemm_raw(2, 2, 2, 1.0, &a, (2, 1), &a, (2, 1), 0.0, &mut c, (2, 1)));
+        assert_eq!(c, [2.0; 4]);
+    }
+}

@@ -123,3 +123,66 @@ fn lrn_t<T: Real>(cx: &EvalCx) -> KResult {
     }
     Ok(vec![make(cx, shape.to_vec(), T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::Attr;
+    use crate::ops::OpKind;
+    use crate::types::DType;
+
+    #[test]
+    fn batch_norm_per_channel() {
+        let x = f32t(&[1, 2, 1, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let scale = f32t(&[2], &[1.0, 2.0]);
+        let bias = f32t(&[2], &[0.0, 1.0]);
+        let mean = f32t(&[2], &[1.0, 3.0]);
+        let var = f32t(&[2], &[1.0, 4.0]);
+        let a = attrs(&[("epsilon", Attr::Float(0.0))]);
+        let y = run1(
+            OpKind::BatchNorm,
+            &a,
+            &[&x, &scale, &bias, &mean, &var],
+            DType::F32,
+            &[1, 2, 1, 2],
+        );
+        assert_close(&vals(&y), &[0.0, 1.0, 1.0, 2.0], 1e-6);
+    }
+
+    #[test]
+    fn layer_norm_over_trailing_axes() {
+        let x = f32t(&[2, 2], &[1.0, 3.0, 2.0, 6.0]);
+        let scale = f32t(&[2], &[2.0, 3.0]);
+        let bias = f32t(&[2], &[1.0, 0.0]);
+        let a = attrs(&[("axis", Attr::Int(-1)), ("epsilon", Attr::Float(0.0))]);
+        let y = run1(OpKind::LayerNorm, &a, &[&x, &scale, &bias], DType::F32, &[2, 2]);
+        assert_close(&vals(&y), &[-1.0, 3.0, -1.0, 3.0], 1e-6);
+        let ones = f32t(&[2, 2], &[1.0; 4]);
+        let a = attrs(&[("axis", Attr::Int(0)), ("epsilon", Attr::Float(0.0))]);
+        let y = run1(OpKind::LayerNorm, &a, &[&x, &ones], DType::F32, &[2, 2]);
+        let sd = 3.5f32.sqrt();
+        assert_close(&vals(&y), &[-2.0 / sd, 0.0, -1.0 / sd, 3.0 / sd], 1e-6);
+    }
+
+    #[test]
+    fn lrn_sums_a_window_of_channels() {
+        let x = f32t(&[1, 3, 1, 1], &[1.0, 2.0, 3.0]);
+        let a = attrs(&[
+            ("size", Attr::Int(3)),
+            ("alpha", Attr::Float(3.0)),
+            ("beta", Attr::Float(1.0)),
+            ("bias", Attr::Float(1.0)),
+        ]);
+        let y = run1(OpKind::Lrn, &a, &[&x], DType::F32, &[1, 3, 1, 1]);
+        assert_close(&vals(&y), &[1.0 / 6.0, 2.0 / 15.0, 3.0 / 14.0], 1e-6);
+        // An even size looks one channel further ahead than behind.
+        let a = attrs(&[
+            ("size", Attr::Int(2)),
+            ("alpha", Attr::Float(2.0)),
+            ("beta", Attr::Float(1.0)),
+            ("bias", Attr::Float(1.0)),
+        ]);
+        let y = run1(OpKind::Lrn, &a, &[&x], DType::F32, &[1, 3, 1, 1]);
+        assert_close(&vals(&y), &[1.0 / 6.0, 2.0 / 14.0, 3.0 / 10.0], 1e-6);
+    }
+}

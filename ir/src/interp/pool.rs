@@ -189,3 +189,93 @@ fn avg_pool_t<T: Real>(cx: &EvalCx) -> KResult {
     })?;
     Ok(vec![make(cx, out, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::tensor::TensorData;
+    use crate::types::{DType, TensorType};
+
+    fn pool_attrs(k: &[i64], s: &[i64], pads: &[i64], d: &[i64], ceil: bool, incl: bool) -> Attrs {
+        attrs(&[
+            ("kernel_shape", ints(k)),
+            ("strides", ints(s)),
+            ("pads", ints(pads)),
+            ("dilations", ints(d)),
+            ("ceil_mode", Attr::Int(ceil as i64)),
+            ("count_include_pad", Attr::Int(incl as i64)),
+        ])
+    }
+
+    fn iota(shape: &[usize]) -> crate::tensor::Tensor {
+        let n: usize = shape.iter().product();
+        f32t(shape, &(1..=n).map(|v| v as f32).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn max_pool_2d_with_and_without_pads() {
+        let x = iota(&[1, 1, 4, 4]);
+        let a = pool_attrs(&[2, 2], &[2, 2], &[0; 4], &[1, 1], false, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::F32, &[1, 1, 2, 2]);
+        assert_eq!(vals(&y), vec![6.0, 8.0, 14.0, 16.0]);
+        let a = pool_attrs(&[3, 3], &[2, 2], &[1; 4], &[1, 1], false, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::F32, &[1, 1, 2, 2]);
+        assert_eq!(vals(&y), vec![6.0, 8.0, 14.0, 16.0]);
+    }
+
+    #[test]
+    fn avg_pool_counts_padding_only_when_asked() {
+        let x = iota(&[1, 1, 3, 3]);
+        let a = pool_attrs(&[2, 2], &[1, 1], &[1, 1, 0, 0], &[1, 1], false, false);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 3, 3]);
+        assert_close(&vals(&y)[..4], &[1.0, 1.5, 2.5, 2.5], 1e-6);
+        let a = pool_attrs(&[2, 2], &[1, 1], &[1, 1, 0, 0], &[1, 1], false, true);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 3, 3]);
+        assert_close(&vals(&y)[..4], &[0.25, 0.75, 1.25, 1.25], 1e-6);
+    }
+
+    #[test]
+    fn ceil_mode_adds_a_partial_window_but_not_one_starting_in_the_padding() {
+        let x = iota(&[1, 1, 5]);
+        let a = pool_attrs(&[2], &[2], &[0, 0], &[1], true, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::F32, &[1, 1, 3]);
+        assert_eq!(vals(&y), vec![2.0, 4.0, 5.0]);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 3]);
+        assert_eq!(vals(&y), vec![1.5, 3.5, 5.0]);
+        // The overhang beyond the end padding never counts, even with count_include_pad.
+        let a = pool_attrs(&[2], &[2], &[0, 0], &[1], true, true);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 3]);
+        assert_eq!(vals(&y), vec![1.5, 3.5, 5.0]);
+        // A third window would start at 4 = in + pad_begin: it is dropped.
+        let x = iota(&[1, 1, 4]);
+        let a = pool_attrs(&[2], &[2], &[0, 1], &[1], true, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::F32, &[1, 1, 2]);
+        assert_eq!(vals(&y), vec![2.0, 4.0]);
+        let outs = [TensorType::new(DType::F32, [1, 1, 3])];
+        assert!(try_run(OpKind::MaxPool, &a, &[&x], &outs).is_err());
+    }
+
+    #[test]
+    fn dilated_pooling_skips_elements() {
+        let x = iota(&[1, 1, 6]);
+        let a = pool_attrs(&[2], &[1], &[0, 0], &[2], false, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::F32, &[1, 1, 4]);
+        assert_eq!(vals(&y), vec![3.0, 4.0, 5.0, 6.0]);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 4]);
+        assert_eq!(vals(&y), vec![2.0, 3.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn max_pool_on_int8_and_3d() {
+        let x = tensor(&[1, 1, 4], TensorData::I8(vec![-5, -3, 7, -128]));
+        let a = pool_attrs(&[2], &[2], &[0, 0], &[1], false, false);
+        let y = run1(OpKind::MaxPool, &a, &[&x], DType::I8, &[1, 1, 2]);
+        assert_eq!(y.data(), &TensorData::I8(vec![-3, 7]));
+        let x = iota(&[1, 2, 2, 2, 2]);
+        let a = pool_attrs(&[2, 2, 2], &[1, 1, 1], &[0; 6], &[1, 1, 1], false, false);
+        let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 2, 1, 1, 1]);
+        assert_eq!(vals(&y), vec![4.5, 12.5]);
+    }
+}

@@ -46,3 +46,33 @@ fn normalise_lane(lane: &mut [f64], log: bool) {
         lane.iter_mut().for_each(|v| *v = (*v - max).exp() / sum);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::Attr;
+    use crate::ops::OpKind;
+    use crate::types::DType;
+
+    #[test]
+    fn softmax_is_stable_for_large_inputs() {
+        let a = attrs(&[("axis", Attr::Int(-1))]);
+        let want = [0.090_030_57, 0.244_728_47, 0.665_240_94];
+        for base in [0.0f32, 1000.0] {
+            let x = f32t(&[3], &[base + 1.0, base + 2.0, base + 3.0]);
+            let y = run1(OpKind::Softmax, &a, &[&x], DType::F32, &[3]);
+            assert_close(&vals(&y), &want, 1e-6);
+            let y = run1(OpKind::LogSoftmax, &a, &[&x], DType::F32, &[3]);
+            assert_close(&vals(&y), &[-2.407_606, -1.407_606, -0.407_606], 1e-6);
+        }
+    }
+
+    #[test]
+    fn softmax_along_a_middle_axis() {
+        let x = f32t(&[2, 2, 2], &[0.0, 1.0, 0.0, 3.0, 5.0, 5.0, 5.0, 5.0]);
+        let a = attrs(&[("axis", Attr::Int(1))]);
+        let y = vals(&run1(OpKind::Softmax, &a, &[&x], DType::F32, &[2, 2, 2]));
+        let e2 = 1.0 / (1.0 + (2.0f32).exp());
+        assert_close(&y, &[0.5, e2, 0.5, 1.0 - e2, 0.5, 0.5, 0.5, 0.5], 1e-6);
+    }
+}
