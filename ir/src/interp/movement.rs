@@ -353,3 +353,148 @@ fn pad_t<T: Scalar>(cx: &EvalCx) -> KResult {
     }
     Ok(vec![make(cx, out, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::tensor::{Tensor, TensorData};
+    use crate::types::{DType, TensorType};
+    use std::sync::Arc;
+
+    fn iota(shape: &[usize]) -> Tensor {
+        let n: usize = shape.iter().product();
+        tensor(shape, TensorData::I64((0..n as i64).collect()))
+    }
+
+    fn i64s(t: &Tensor) -> Vec<i64> {
+        t.data().to_i64_vec()
+    }
+
+    #[test]
+    fn constant_and_reshape() {
+        let v = Arc::new(f32t(&[2], &[1.0, 2.0]));
+        let a = attrs(&[("value", Attr::Tensor(v))]);
+        let y = run1(OpKind::Const, &a, &[], DType::F32, &[2]);
+        assert_eq!(vals(&y), vec![1.0, 2.0]);
+        let a = attrs(&[("shape", ints(&[3, 2]))]);
+        let y = run1(OpKind::Reshape, &a, &[&iota(&[2, 3])], DType::I64, &[3, 2]);
+        assert_eq!(i64s(&y), (0..6).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn concat_and_split_are_inverse() {
+        let (a, b) = (iota(&[2, 1]), iota(&[2, 2]));
+        let at = attrs(&[("axis", Attr::Int(-1))]);
+        let y = run1(OpKind::Concat, &at, &[&a, &b], DType::I64, &[2, 3]);
+        assert_eq!(i64s(&y), vec![0, 0, 1, 1, 2, 3]);
+        let at = attrs(&[("axis", Attr::Int(1)), ("split", ints(&[1, 2]))]);
+        let outs = [TensorType::new(DType::I64, [2, 1]), TensorType::new(DType::I64, [2, 2])];
+        let parts = try_run(OpKind::Split, &at, &[&y], &outs).unwrap();
+        assert_eq!((i64s(&parts[0]), i64s(&parts[1])), (i64s(&a), i64s(&b)));
+    }
+
+    #[test]
+    fn slice_clamps_and_steps_backwards() {
+        let x = iota(&[10]);
+        let s = |starts: i64, ends: i64, steps: i64, n: usize| {
+            let a = attrs(&[
+                ("starts", ints(&[starts])),
+                ("ends", ints(&[ends])),
+                ("axes", ints(&[0])),
+                ("steps", ints(&[steps])),
+            ]);
+            i64s(&run1(OpKind::Slice, &a, &[&x], DType::I64, &[n]))
+        };
+        assert_eq!(s(1, 1000, 3, 3), vec![1, 4, 7]);
+        assert_eq!(s(-1, i64::MIN, -1, 10), vec![9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+        assert_eq!(s(20, -20, -4, 3), vec![9, 5, 1]);
+        assert_eq!(s(-3, -1, 1, 2), vec![7, 8]);
+        assert_eq!(s(5, 2, 1, 0), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn slice_on_an_inner_axis() {
+        let x = iota(&[2, 3]);
+        let a = attrs(&[
+            ("starts", ints(&[2])),
+            ("ends", ints(&[0])),
+            ("axes", ints(&[-1])),
+            ("steps", ints(&[-2])),
+        ]);
+        let y = run1(OpKind::Slice, &a, &[&x], DType::I64, &[2, 1]);
+        assert_eq!(i64s(&y), vec![2, 5]);
+    }
+
+    #[test]
+    fn gather_takes_negative_indices_and_rejects_out_of_range() {
+        let x = iota(&[3, 2]);
+        let idx = tensor(&[2], TensorData::I64(vec![-1, 0]));
+        let a = attrs(&[("axis", Attr::Int(0))]);
+        let y = run1(OpKind::Gather, &a, &[&x, &idx], DType::I64, &[2, 2]);
+        assert_eq!(i64s(&y), vec![4, 5, 0, 1]);
+        let idx = tensor(&[], TensorData::I32(vec![1]));
+        let a1 = attrs(&[("axis", Attr::Int(1))]);
+        let y = run1(OpKind::Gather, &a1, &[&x, &idx], DType::I64, &[3]);
+        assert_eq!(i64s(&y), vec![1, 3, 5]);
+        let bad = tensor(&[1], TensorData::I64(vec![3]));
+        let outs = [TensorType::new(DType::I64, [1, 2])];
+        let err = try_run(OpKind::Gather, &a, &[&x, &bad], &outs).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn transpose_and_expand() {
+        let x = iota(&[2, 3]);
+        let a = attrs(&[("perm", ints(&[1, 0]))]);
+        let y = run1(OpKind::Transpose, &a, &[&x], DType::I64, &[3, 2]);
+        assert_eq!(i64s(&y), vec![0, 3, 1, 4, 2, 5]);
+        let b = tensor(&[3, 1], TensorData::Bool(vec![true, false, true]));
+        let a = attrs(&[("shape", ints(&[2, 3, 2]))]);
+        let y = run1(OpKind::Expand, &a, &[&b], DType::Bool, &[2, 3, 2]);
+        let row = [true, true, false, false, true, true];
+        assert_eq!(y.data(), &TensorData::Bool([row, row].concat()));
+    }
+
+    fn pad_attrs(pads: &[i64], mode: &str, value: f32) -> Attrs {
+        attrs(&[
+            ("pads", ints(pads)),
+            ("mode", Attr::Str(mode.into())),
+            ("value", Attr::Float(value)),
+        ])
+    }
+
+    #[test]
+    fn pad_modes() {
+        let x = f32t(&[3], &[1.0, 2.0, 3.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[2, 1], "constant", 9.0), &[&x], DType::F32, &[6]);
+        assert_eq!(vals(&y), vec![9.0, 9.0, 1.0, 2.0, 3.0, 9.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[2, 3], "reflect", 0.0), &[&x], DType::F32, &[8]);
+        assert_eq!(vals(&y), vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[2, 1], "edge", 0.0), &[&x], DType::F32, &[6]);
+        assert_eq!(vals(&y), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[-1, 1], "constant", 0.0), &[&x], DType::F32, &[3]);
+        assert_eq!(vals(&y), vec![2.0, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn pad_2d_integers() {
+        let x = iota(&[2, 2]);
+        let y = run1(
+            OpKind::Pad,
+            &pad_attrs(&[0, 1, 1, 0], "constant", 0.0),
+            &[&x],
+            DType::I64,
+            &[3, 3],
+        );
+        assert_eq!(i64s(&y), vec![0, 0, 1, 0, 2, 3, 0, 0, 0]);
+    }
+
+    #[test]
+    fn identity_copies_any_dtype() {
+        let x = tensor(&[2], TensorData::U8(vec![1, 2]));
+        let y = run1(OpKind::Identity, &Attrs::new(), &[&x], DType::U8, &[2]);
+        assert_eq!(y, x);
+    }
+}

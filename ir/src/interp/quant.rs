@@ -129,3 +129,52 @@ pub fn dequantize_linear(cx: &EvalCx) -> KResult {
     };
     Ok(vec![make(cx, x.shape().to_vec(), data)?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::Attr;
+    use crate::ops::OpKind;
+    use crate::tensor::TensorData;
+    use crate::types::{DType, TensorType};
+
+    #[test]
+    fn quantize_rounds_half_to_even_and_saturates() {
+        let x = f32t(&[7], &[0.5, 1.5, 2.5, -2.5, 1000.0, -1000.0, 0.26]);
+        let s = f32t(&[], &[0.5]);
+        let z = tensor(&[], TensorData::U8(vec![10]));
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::U8))]);
+        let y = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::U8, &[7]);
+        assert_eq!(y.data(), &TensorData::U8(vec![11, 13, 15, 5, 255, 0, 11]));
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::I8))]);
+        let y = run1(OpKind::QuantizeLinear, &a, &[&x, &s], DType::I8, &[7]);
+        assert_eq!(y.data(), &TensorData::I8(vec![1, 3, 5, -5, 127, -128, 1]));
+    }
+
+    #[test]
+    fn per_axis_quantize_and_dequantize() {
+        let x = f32t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let s = f32t(&[2], &[1.0, 2.0]);
+        let z = tensor(&[2], TensorData::I8(vec![0, -1]));
+        let a = attrs(&[("axis", Attr::Int(0)), ("to", Attr::DType(DType::I8))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::I8, &[2, 2]);
+        assert_eq!(q.data(), &TensorData::I8(vec![1, 2, 1, 1]));
+        let a = attrs(&[("axis", Attr::Int(0))]);
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s, &z], DType::F32, &[2, 2]);
+        assert_eq!(vals(&d), vec![1.0, 2.0, 4.0, 4.0]);
+    }
+
+    #[test]
+    fn dequantize_int32_and_rejects_blocked_scales() {
+        let q = tensor(&[3], TensorData::I32(vec![-3, 0, 100]));
+        let s = f32t(&[], &[0.25]);
+        let a = attrs(&[("axis", Attr::Int(1))]);
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s], DType::F32, &[3]);
+        assert_eq!(vals(&d), vec![-0.75, 0.0, 25.0]);
+        let q = tensor(&[2, 2], TensorData::U8(vec![1, 2, 3, 4]));
+        let blocked = f32t(&[2, 1], &[1.0, 2.0]);
+        let outs = [TensorType::new(DType::F32, [2, 2])];
+        let err = try_run(OpKind::DequantizeLinear, &a, &[&q, &blocked], &outs).unwrap_err();
+        assert!(err.to_string().contains("blocked"), "{err}");
+    }
+}

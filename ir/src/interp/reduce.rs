@@ -80,3 +80,53 @@ fn reduce_t<T: Num>(cx: &EvalCx) -> KResult {
     };
     Ok(vec![make(cx, out, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::tensor::TensorData;
+    use crate::types::DType;
+
+    fn red(axes: &[i64], keep: bool) -> Attrs {
+        attrs(&[("axes", ints(axes)), ("keepdims", Attr::Int(keep as i64))])
+    }
+
+    #[test]
+    fn reductions_over_listed_axes() {
+        let x = f32t(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let y = run1(OpKind::ReduceSum, &red(&[1], true), &[&x], DType::F32, &[2, 1]);
+        assert_eq!(vals(&y), vec![6.0, 15.0]);
+        let y = run1(OpKind::ReduceMean, &red(&[0], false), &[&x], DType::F32, &[3]);
+        assert_eq!(vals(&y), vec![2.5, 3.5, 4.5]);
+        let y = run1(OpKind::ReduceMax, &red(&[-1, 0], false), &[&x], DType::F32, &[]);
+        assert_eq!(vals(&y), vec![6.0]);
+        let y = run1(OpKind::ReduceMean, &red(&[], true), &[&x], DType::F32, &[2, 3]);
+        assert_eq!(vals(&y), vals(&x));
+    }
+
+    #[test]
+    fn global_average_pool_shape() {
+        let x = f32t(&[1, 2, 2, 2], &[1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 8.0]);
+        let y = run1(OpKind::ReduceMean, &red(&[2, 3], true), &[&x], DType::F32, &[1, 2, 1, 1]);
+        assert_eq!(vals(&y), vec![2.5, 2.0]);
+    }
+
+    #[test]
+    fn integer_and_bool_reductions_and_empty_sets() {
+        let x = tensor(&[2, 2], TensorData::I32(vec![-7, 2, 3, 4]));
+        let y = run1(OpKind::ReduceMean, &red(&[0, 1], false), &[&x], DType::I32, &[]);
+        assert_eq!(y.data(), &TensorData::I32(vec![0]));
+        let y = run1(OpKind::ReduceSum, &red(&[1], false), &[&x], DType::I32, &[2]);
+        assert_eq!(y.data(), &TensorData::I32(vec![-5, 7]));
+        let b = tensor(&[2, 2], TensorData::Bool(vec![false, true, false, false]));
+        let y = run1(OpKind::ReduceMax, &red(&[1], false), &[&b], DType::Bool, &[2]);
+        assert_eq!(y.data(), &TensorData::Bool(vec![true, false]));
+        let e = f32t(&[2, 0], &[]);
+        let y = run1(OpKind::ReduceMax, &red(&[1], false), &[&e], DType::F32, &[2]);
+        assert_eq!(vals(&y), vec![f32::NEG_INFINITY; 2]);
+        let y = run1(OpKind::ReduceSum, &red(&[1], false), &[&e], DType::F32, &[2]);
+        assert_eq!(vals(&y), vec![0.0; 2]);
+    }
+}

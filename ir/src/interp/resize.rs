@@ -232,3 +232,107 @@ fn resize_t<T: Real>(cx: &EvalCx) -> KResult {
     let y: Vec<T> = data.into_iter().map(T::from_f64).collect();
     Ok(vec![make(cx, shape, T::wrap(y))?])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::testutil::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::types::{DType, TensorType};
+
+    fn resize_attrs(mode: &str, ctm: &str, nearest: &str, sizes: &[i64], scales: &[f32]) -> Attrs {
+        attrs(&[
+            ("sizes", ints(sizes)),
+            ("scales", Attr::Floats(scales.to_vec())),
+            ("mode", Attr::Str(mode.into())),
+            ("coordinate_transformation_mode", Attr::Str(ctm.into())),
+            ("nearest_mode", Attr::Str(nearest.into())),
+            ("cubic_coeff_a", Attr::Float(-0.75)),
+            ("exclude_outside", Attr::Int(0)),
+        ])
+    }
+
+    fn row4() -> crate::tensor::Tensor {
+        f32t(&[4], &[1.0, 2.0, 3.0, 4.0])
+    }
+
+    #[test]
+    fn linear_half_pixel_and_align_corners() {
+        let a = resize_attrs("linear", "half_pixel", "floor", &[8], &[2.0]);
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[8]);
+        assert_close(&vals(&y), &[1.0, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75, 4.0], 1e-6);
+        let a = resize_attrs("linear", "align_corners", "floor", &[7], &[1.75]);
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[7]);
+        assert_close(&vals(&y), &[1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], 1e-6);
+    }
+
+    #[test]
+    fn bilinear_resizes_both_axes() {
+        let x = f32t(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+        let a = resize_attrs("linear", "half_pixel", "floor", &[3, 4], &[1.5, 2.0]);
+        let y = run1(OpKind::Resize, &a, &[&x], DType::F32, &[3, 4]);
+        let want = [1.0, 1.25, 1.75, 2.0, 2.0, 2.25, 2.75, 3.0, 3.0, 3.25, 3.75, 4.0];
+        assert_close(&vals(&y), &want, 1e-6);
+    }
+
+    #[test]
+    fn nearest_modes_break_ties_as_named() {
+        // half_pixel at scale 0.5 maps outputs to 0.5 and 2.5: exact ties.
+        let cases = [
+            ("round_prefer_floor", [1.0, 3.0]),
+            ("round_prefer_ceil", [2.0, 4.0]),
+            ("floor", [1.0, 3.0]),
+            ("ceil", [2.0, 4.0]),
+        ];
+        for (mode, want) in cases {
+            let a = resize_attrs("nearest", "half_pixel", mode, &[2], &[0.5]);
+            let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[2]);
+            assert_eq!(vals(&y), want, "{mode}");
+        }
+        let a = resize_attrs("nearest", "asymmetric", "floor", &[8], &[2.0]);
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[8]);
+        assert_eq!(vals(&y), vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0]);
+        let a = resize_attrs("nearest", "tf_half_pixel_for_nn", "round_prefer_floor", &[2], &[0.5]);
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[2]);
+        assert_eq!(vals(&y), vec![2.0, 4.0]);
+    }
+
+    #[test]
+    fn cubic_with_and_without_exclude_outside() {
+        let a = resize_attrs("cubic", "half_pixel", "floor", &[8], &[2.0]);
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[8]);
+        let want = [
+            0.894_531_25,
+            1.191_406_3,
+            1.667_968_8,
+            2.296_875,
+            2.703_125,
+            3.332_031_3,
+            3.808_593_8,
+            4.105_468_8,
+        ];
+        assert_close(&vals(&y), &want, 1e-6);
+        let mut a = a;
+        a.set("exclude_outside", Attr::Int(1));
+        let y = run1(OpKind::Resize, &a, &[&row4()], DType::F32, &[8]);
+        let want = [
+            0.863_636_4,
+            1.173_144_9,
+            1.645_283,
+            2.296_875,
+            2.703_125,
+            3.354_717,
+            3.826_855,
+            4.136_364,
+        ];
+        assert_close(&vals(&y), &want, 1e-6);
+    }
+
+    #[test]
+    fn tf_crop_and_resize_is_unsupported() {
+        let a = resize_attrs("linear", "tf_crop_and_resize", "floor", &[8], &[2.0]);
+        let outs = [TensorType::new(DType::F32, [8])];
+        let err = try_run(OpKind::Resize, &a, &[&row4()], &outs).unwrap_err();
+        assert!(err.to_string().contains("tf_crop_and_resize"), "{err}");
+    }
+}
