@@ -97,10 +97,10 @@ const HEADER: &str = "\
      edit by hand: run `ASPLIT_BLESS=1 cargo test -p asplit-ir --test text_format`. -->
 
 Every op of the IR, as declared in the op table. In operand lists, `name?` marks a trailing
-operand that may be omitted and `name...` one that repeats (one or more). Attributes marked
-*required* must be written in `.air` text; the parser fills in the default of any other
-omitted attribute, and the printer always prints every attribute. Attribute kinds and how
-their values are spelled are described in [ir.md](ir.md).
+operand that may be omitted and `name...` one that repeats (one or more). An attribute whose
+default reads *required* must be written in `.air` text; the parser fills in the default of
+any other omitted attribute, and the printer always prints every attribute. Attribute kinds
+and how their values are spelled are described in [ir.md](ir.md).
 
 ";
 

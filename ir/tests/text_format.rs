@@ -266,6 +266,17 @@ fn values_are_renumbered_densely_in_definition_order() {
 }
 
 #[test]
+fn nodes_without_results_have_no_equals_and_no_types() {
+    // A split with no parts has no results (the verifier rejects it; the text form does not).
+    let text = "graph @g(%0: f32[2]) {\n  split(%0) {axis = 0, split = []}\n  return %0\n}\n";
+    let g = parse_ok("g", text);
+    assert_eq!(g.nodes[g.order[0]].outputs.len(), 0);
+    assert_eq!(print(&g, &PLAIN), text);
+    let typed = text.replace("[]}", "[]} : f32[2]");
+    assert_eq!(parse(&typed).err().map(|e| e.kind()), Some(ParseErrorKind::TypeCount));
+}
+
+#[test]
 fn omitted_attributes_get_table_defaults() {
     let text = "graph @g(%x: f32[1,2], %w: f32[3,2]) {
   %y = gemm(%x, %w) {trans_b = 1} : f32[1,3]
