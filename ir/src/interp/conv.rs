@@ -313,6 +313,7 @@ fn conv_transpose_t<T: Real>(cx: &EvalCx) -> KResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // the reference loops follow the definition
 mod tests {
     use super::super::common::testutil::*;
     use super::super::common::{next_index, numel, strides};
