@@ -95,9 +95,21 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
-/// Product of the dims (1 for an empty list).
+/// Product of the dims (1 for an empty list), saturating instead of overflowing.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
+}
+
+/// Checks a result shape the kernel computed against the one the shape rule gave, before
+/// the kernel allocates it (so attribute values cannot request more than the graph's
+/// declared types).
+pub fn expect_shape(cx: &EvalCx, i: usize, shape: &[usize]) -> Result<(), InterpError> {
+    let want = output(cx, i)?;
+    if want.shape == shape {
+        Ok(())
+    } else {
+        Err(invalid(cx, format!("computed result shape {shape:?}, the shape rule says {want}")))
+    }
 }
 
 /// Advances a row-major multi-index over `shape`; returns false when it wraps around.

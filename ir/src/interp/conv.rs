@@ -9,8 +9,8 @@
 //! per row segment, so the inner loops are plain slice copies.
 
 use super::common::{
-    elems, input, invalid, make, next_index, numel, opt_input, real_dtype, spatial_list, strides,
-    KResult, Real,
+    elems, expect_shape, input, invalid, make, next_index, numel, opt_input, real_dtype,
+    spatial_list, strides, KResult, Real,
 };
 use super::matmul::gemm_strided;
 use super::{EvalCx, InterpError};
@@ -81,18 +81,24 @@ fn geometry(cx: &EvalCx, transposed: bool) -> Result<Geom, InterpError> {
     let out_pad = if transposed { spatial_list(cx, "output_padding", sp, 0)? } else { vec![] };
     let mut out_sp = Vec::with_capacity(sp);
     for i in 0..sp {
-        let eff = (k_sp[i].max(1) - 1) * dil[i] + 1;
+        // i128 arithmetic: attribute values cannot overflow it.
+        let (k, d, s, x) = (k_sp[i] as i128, dil[i] as i128, strides[i] as i128, in_sp[i] as i128);
+        let pads_sum = pads[i] as i128 + pads[sp + i] as i128;
+        let eff = (k - 1) * d + 1;
         let o = if transposed {
-            (strides[i] * in_sp[i].saturating_sub(1) + out_pad[i] + eff)
-                .checked_sub(pads[i] + pads[sp + i])
+            let op = out_pad[i] as i128;
+            s * (x - 1).max(0) + op + eff - pads_sum
+        } else if x + pads_sum >= eff {
+            (x + pads_sum - eff) / s + 1
         } else {
-            (in_sp[i] + pads[i] + pads[sp + i]).checked_sub(eff).map(|v| v / strides[i] + 1)
+            -1
         };
-        match o {
-            Some(o) if k_sp[i] > 0 => out_sp.push(o),
+        match usize::try_from(o) {
+            Ok(o) if k > 0 => out_sp.push(o),
             _ => return bad(format!("kernel {k_sp:?} does not fit input {in_sp:?}")),
         }
     }
+    expect_shape(cx, 0, &[&[n, m][..], &out_sp].concat())?;
     let pad_begin = pads[..sp].to_vec();
     Ok(Geom { n, c, m, group, in_sp, k_sp, out_sp, strides, dil, pad_begin })
 }

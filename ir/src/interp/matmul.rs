@@ -4,8 +4,8 @@
 //! f32 and f64 (f16 through f32). Integer matrix products are not supported.
 
 use super::common::{
-    broadcast_index, broadcast_shapes, elems, input, invalid, make, numel, opt_input, real_dtype,
-    KResult, Real,
+    broadcast_index, broadcast_shapes, elems, expect_shape, input, invalid, make, numel, opt_input,
+    real_dtype, KResult, Real,
 };
 use super::{EvalCx, InterpError};
 
@@ -145,6 +145,7 @@ fn gemm_t<T: Real>(cx: &EvalCx) -> KResult {
     if k != kb {
         return Err(invalid(cx, format!("inner dimensions differ: {k} vs {kb}")));
     }
+    expect_shape(cx, 0, &[m, n])?;
     // y = beta·c first (as numpy does: NaN·0 stays NaN), then y += alpha·a·b.
     let (mut y, acc) = match opt_input(cx, 2) {
         Some(ct) => {
@@ -181,6 +182,14 @@ fn matmul_t<T: Real>(cx: &EvalCx) -> KResult {
     }
     let (a_batch, b_batch) = (&ash[..ra - 2], &bsh[..rb - 2]);
     let batch = broadcast_shapes(cx, a_batch, b_batch)?;
+    let mut shape = batch.clone();
+    if !a_vec {
+        shape.push(m);
+    }
+    if !b_vec {
+        shape.push(n);
+    }
+    expect_shape(cx, 0, &shape)?;
     let nb = numel(&batch);
     let mut y = vec![T::ZERO; nb * m * n];
     if numel(b_batch) == 1 && numel(a_batch) == nb {
@@ -196,13 +205,6 @@ fn matmul_t<T: Real>(cx: &EvalCx) -> KResult {
             };
             gemm_strided(cx, (m, k, n), T::ONE, ab, (k, 1), bb, (n, 1), T::ZERO, yb, (n, 1))?;
         }
-    }
-    let mut shape = batch;
-    if !a_vec {
-        shape.push(m);
-    }
-    if !b_vec {
-        shape.push(n);
     }
     Ok(vec![make(cx, shape, T::wrap(y))?])
 }

@@ -6,8 +6,8 @@
 //! supports constant, reflect and edge modes and negative (cropping) pads.
 
 use super::common::{
-    any_dtype, broadcast_index, elems, input, invalid, make, next_index, norm_axis, numel, strides,
-    to_sizes, unsupported, KResult, Scalar,
+    any_dtype, broadcast_index, elems, expect_shape, input, invalid, make, next_index, norm_axis,
+    numel, strides, to_sizes, unsupported, KResult, Scalar,
 };
 use super::{EvalCx, InterpError};
 use crate::types::DType;
@@ -102,8 +102,9 @@ fn split_t<T: Scalar>(cx: &EvalCx) -> KResult {
 
 /// Start, step and count of one sliced axis of size `dim`, per the ONNX rules.
 pub fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> (i64, i64, usize) {
-    let d = dim as i64;
-    let wrap = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
+    // i128 keeps the clamping exact for any i64 attribute (i64::MIN steps included).
+    let d = dim as i128;
+    let wrap = |v: i64| if v < 0 { v as i128 + d } else { v as i128 };
     let (s, e) = (wrap(start), wrap(end));
     if d == 0 {
         return (0, step, 0);
@@ -114,9 +115,9 @@ pub fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> (i64, i64, usi
         (s.clamp(0, d - 1), e.clamp(-1, d - 1))
     };
     let span = if step > 0 { e - s } else { s - e };
-    let stride = step.unsigned_abs() as i64;
+    let stride = (step as i128).abs();
     let count = if span <= 0 { 0 } else { (span + stride - 1) / stride };
-    (s, step, count as usize)
+    (s as i64, step, count as usize)
 }
 
 /// Strided slice with ONNX semantics.
@@ -154,7 +155,7 @@ fn slice_t<T: Scalar>(cx: &EvalCx) -> KResult {
         .iter()
         .zip(&st)
         .map(|(&(s, step, c), &stride)| {
-            (0..c as i64).map(|j| (s + j * step) as usize * stride).collect()
+            (0..c as i128).map(|j| (s as i128 + j * step as i128) as usize * stride).collect()
         })
         .collect();
     let y = gather_by_axis_maps(cx, data, &out, &maps)?;
@@ -269,6 +270,7 @@ fn expand_t<T: Scalar>(cx: &EvalCx) -> KResult {
     let x = input(cx, 0)?;
     let data = elems::<T>(cx, 0)?;
     let out = to_sizes(cx, "shape", cx.attrs.ints("shape")?)?;
+    expect_shape(cx, 0, &out)?;
     let idx = broadcast_index(cx, &out, x.shape())?;
     let y = idx
         .iter()
@@ -286,7 +288,7 @@ fn pad_axis_map(
     mode: &str,
 ) -> Result<Vec<Option<usize>>, InterpError> {
     let d = dim as i64;
-    let out = d + before + after;
+    let out = d.checked_add(before).and_then(|v| v.checked_add(after)).unwrap_or(-1);
     if out < 0 {
         return Err(invalid(cx, format!("pads {before},{after} crop more than the dim {dim}")));
     }
@@ -327,11 +329,16 @@ fn pad_t<T: Scalar>(cx: &EvalCx) -> KResult {
         return Err(invalid(cx, format!("{} pads for rank {r}", pads.len())));
     }
     let mode = cx.attrs.str("mode")?;
+    let out: Vec<usize> = (0..r)
+        .map(|a| {
+            (shape[a] as i64).saturating_add(pads[a]).saturating_add(pads[r + a]).max(0) as usize
+        })
+        .collect();
+    expect_shape(cx, 0, &out)?;
     let fill = T::from_f64(cx.attrs.float("value")? as f64);
     let maps: Vec<Vec<Option<usize>>> = (0..r)
         .map(|a| pad_axis_map(cx, shape[a], pads[a], pads[r + a], mode))
         .collect::<Result<_, _>>()?;
-    let out: Vec<usize> = maps.iter().map(|m| m.len()).collect();
     let st = strides(shape);
     let n = numel(&out);
     let mut y = Vec::with_capacity(n);

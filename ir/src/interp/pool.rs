@@ -11,16 +11,21 @@
 //! through f32).
 
 use super::common::{
-    elems, input, invalid, make, next_index, num_dtype, numel, real_dtype, spatial_list, strides,
-    to_sizes, touches_f16, unsupported_dtype, via_f32, KResult, Num, Real,
+    elems, expect_shape, input, invalid, make, next_index, num_dtype, numel, real_dtype,
+    spatial_list, strides, to_sizes, touches_f16, unsupported_dtype, via_f32, KResult, Num, Real,
 };
 use super::{EvalCx, InterpError};
 
-/// Per spatial axis: for each output position the input indices read, and the count of
-/// window elements inside the padded extent.
+/// The windows of one spatial axis: `len` outputs; output `o` covers input positions
+/// `o·s − pb + j·d` for `j ∈ [0, k)`.
 struct AxisWindows {
-    taps: Vec<Vec<usize>>,
-    span: Vec<usize>,
+    len: usize,
+    k: i128,
+    s: i128,
+    d: i128,
+    dim: i128,
+    pb: i128,
+    pe: i128,
 }
 
 /// Window geometry of one axis.
@@ -39,25 +44,47 @@ fn axis_windows(cx: &EvalCx, p: AxisParams) -> Result<AxisWindows, InterpError> 
     if p.k == 0 || p.stride == 0 || p.dil == 0 {
         return Err(invalid(cx, "kernel, stride and dilation must be positive"));
     }
-    let eff = (p.k - 1) * p.dil + 1;
-    let padded = p.dim + p.pad_begin + p.pad_end;
+    // i128 arithmetic: attribute values cannot overflow it.
+    let (k, s, d) = (p.k as i128, p.stride as i128, p.dil as i128);
+    let (dim, pb, pe) = (p.dim as i128, p.pad_begin as i128, p.pad_end as i128);
+    let eff = (k - 1) * d + 1;
+    let padded = dim + pb + pe;
     if padded < eff {
         return Err(invalid(cx, format!("window {eff} exceeds padded input {padded}")));
     }
     let num = padded - eff;
-    let mut out = if p.ceil { num.div_ceil(p.stride) + 1 } else { num / p.stride + 1 };
-    if p.ceil && (out - 1) * p.stride >= p.dim + p.pad_begin {
+    let mut out = if p.ceil { (num + s - 1) / s + 1 } else { num / s + 1 };
+    if p.ceil && (out - 1) * s >= dim + pb {
         out -= 1;
     }
-    let (dim, pb, pe) = (p.dim as i64, p.pad_begin as i64, p.pad_end as i64);
-    let mut w = AxisWindows { taps: Vec::with_capacity(out), span: Vec::with_capacity(out) };
-    for o in 0..out as i64 {
-        let start = o * p.stride as i64 - pb;
-        let pos = (0..p.k as i64).map(|j| start + j * p.dil as i64);
-        w.taps.push(pos.clone().filter(|&i| (0..dim).contains(&i)).map(|i| i as usize).collect());
-        w.span.push(pos.filter(|&i| i < dim + pe).count());
+    let out = usize::try_from(out).map_err(|_| invalid(cx, "pooling result too large"))?;
+    Ok(AxisWindows { len: out, k, s, d, dim, pb, pe })
+}
+
+impl AxisWindows {
+    /// Window elements `j ∈ [lo, hi)` of output `o` read the input (`0 ≤ start + j·d < dim`).
+    fn valid(&self, o: usize) -> (i128, i128, i128) {
+        let start = o as i128 * self.s - self.pb;
+        let lo = if start >= 0 { 0 } else { (-start + self.d - 1) / self.d };
+        let top = self.dim - start;
+        let hi = if top <= 0 { 0 } else { (top + self.d - 1) / self.d };
+        let lo = lo.min(self.k);
+        (start, lo, hi.clamp(lo, self.k))
     }
-    Ok(w)
+
+    /// Input indices read by output `o`.
+    fn taps(&self, o: usize) -> Vec<usize> {
+        let (start, lo, hi) = self.valid(o);
+        (lo..hi).map(|j| (start + j * self.d) as usize).collect()
+    }
+
+    /// Window elements of output `o` inside the padded extent (`start + j·d < dim + pe`).
+    fn span(&self, o: usize) -> usize {
+        let start = o as i128 * self.s - self.pb;
+        let top = self.dim + self.pe - start;
+        let n = if top <= 0 { 0 } else { (top + self.d - 1) / self.d };
+        n.min(self.k) as usize
+    }
 }
 
 /// Reads the pooling attributes and builds the per-axis windows; returns them with the
@@ -93,9 +120,10 @@ fn windows(cx: &EvalCx) -> Result<(Vec<AxisWindows>, Vec<usize>), InterpError> {
             ceil,
         };
         let w = axis_windows(cx, p)?;
-        out.push(w.taps.len());
+        out.push(w.len);
         ws.push(w);
     }
+    expect_shape(cx, 0, &out)?;
     Ok((ws, out))
 }
 
@@ -127,10 +155,12 @@ fn pool_planes<T: Copy>(
     if numel(out) == 0 {
         return Ok(y);
     }
+    let taps: Vec<Vec<Vec<usize>>> =
+        ws.iter().map(|w| (0..w.len).map(|o| w.taps(o)).collect()).collect();
     for p in x.chunks(plane.max(1)).take(shape[0] * shape[1]) {
         let mut pos = vec![0usize; out_sp.len()];
         loop {
-            let lists: Vec<&[usize]> = ws.iter().zip(&pos).map(|(w, &o)| &w.taps[o][..]).collect();
+            let lists: Vec<&[usize]> = taps.iter().zip(&pos).map(|(t, &o)| &t[o][..]).collect();
             y.push(reduce(p, &lists, &st, &pos));
             if !next_index(&mut pos, out_sp) {
                 break;
@@ -181,7 +211,7 @@ fn avg_pool_t<T: Real>(cx: &EvalCx) -> KResult {
             }
         });
         let count: usize = if include_pad {
-            ws.iter().zip(pos).map(|(w, &o)| w.span[o]).product()
+            ws.iter().zip(pos).map(|(w, &o)| w.span(o)).product()
         } else {
             lists.iter().map(|l| l.len()).product()
         };

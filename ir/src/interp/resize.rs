@@ -12,7 +12,8 @@
 //! f32 and f64 (f16 through f32).
 
 use super::common::{
-    elems, input, invalid, make, numel, real_dtype, to_sizes, unsupported, KResult, Real,
+    elems, expect_shape, input, invalid, make, numel, real_dtype, to_sizes, unsupported, KResult,
+    Real,
 };
 use super::{EvalCx, InterpError};
 
@@ -214,6 +215,7 @@ fn resize_t<T: Real>(cx: &EvalCx) -> KResult {
     if sizes.len() != r || scales.len() != r {
         return Err(invalid(cx, format!("sizes and scales need {r} entries")));
     }
+    expect_shape(cx, 0, &sizes)?;
     let mut shape = xt.shape().to_vec();
     let mut data: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
     for axis in 0..r {
