@@ -14,6 +14,10 @@ use super::common::{
 };
 use super::matmul::gemm_strided;
 use super::{EvalCx, InterpError};
+use std::ops::Range;
+
+/// Target number of elements of one im2col tile (4 MiB of f32).
+const COL_TILE: usize = 1 << 20;
 
 /// Sizes of one convolution.
 struct Geom {
@@ -123,24 +127,28 @@ fn prefix_offset(
     Some(off)
 }
 
-/// Fills `col` (`C/g·K` rows of `out_positions`) from the `C/g` input planes `xg`.
-fn im2col<T: Real>(g: &Geom, xg: &[T], col: &mut [T]) {
+/// Fills `col` (`C/g·K` rows, each holding the output lines `lines` of `out_last`
+/// positions) from the `C/g` input planes `xg`. A line is one run of the last spatial
+/// axis; tiling by lines bounds the size of `col`.
+fn im2col<T: Real>(g: &Geom, xg: &[T], col: &mut [T], lines: Range<usize>) {
     let sp = g.spatial();
     let last = sp - 1;
     let (in_plane, in_st) = (numel(&g.in_sp), strides(&g.in_sp));
     let (out_last, in_last, s) = (g.out_sp[last], g.in_sp[last], g.strides[last]);
-    let cols = numel(&g.out_sp);
-    if cols == 0 {
+    let width = lines.len() * out_last;
+    if width == 0 {
         return;
     }
-    let mut rows = col.chunks_mut(cols);
+    let out_prefix = &g.out_sp[..last];
+    let first = unravel(lines.start, out_prefix);
+    let mut rows = col.chunks_mut(width);
     for plane in xg.chunks(in_plane.max(1)) {
         let mut kpos = vec![0usize; sp];
         loop {
             let Some(row) = rows.next() else { return };
             let shift = (kpos[last] * g.dil[last]) as i64 - g.pad_begin[last] as i64;
             let (lo, hi) = valid_range(out_last, s, shift, in_last);
-            let mut opos = vec![0usize; last];
+            let mut opos = first.clone();
             for seg in row.chunks_mut(out_last) {
                 match prefix_offset(g, &opos, &kpos, &g.in_sp, &in_st) {
                     None => seg.fill(T::ZERO),
@@ -161,13 +169,25 @@ fn im2col<T: Real>(g: &Geom, xg: &[T], col: &mut [T]) {
                         }
                     }
                 }
-                next_index(&mut opos, &g.out_sp[..last]);
+                next_index(&mut opos, out_prefix);
             }
             if !next_index(&mut kpos, &g.k_sp) {
                 break;
             }
         }
     }
+}
+
+/// The row-major multi-index of flat position `i` in `shape`.
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0usize; shape.len()];
+    for (slot, &d) in idx.iter_mut().zip(shape).rev() {
+        if d > 0 {
+            *slot = i % d;
+            i /= d;
+        }
+    }
+    idx
 }
 
 /// Adds `col` (`M/g·K` rows of `in_positions`) into the `M/g` output planes `yg`.
@@ -248,30 +268,35 @@ fn conv_t<T: Real>(cx: &EvalCx) -> KResult {
         && g.strides.iter().all(|&s| s == 1)
         && g.pad_begin.iter().all(|&p| p == 0)
         && cols == in_plane;
-    let mut col = if direct { Vec::new() } else { vec![T::ZERO; rows * cols] };
+    let out_last = g.out_sp[g.spatial() - 1];
+    let lines = if out_last == 0 { 0 } else { cols / out_last };
+    // Lines of output positions per im2col tile: about COL_TILE elements of `col`.
+    let tile = (COL_TILE / (rows * out_last).max(1)).clamp(1, lines.max(1));
+    let mut col = if direct { Vec::new() } else { vec![T::ZERO; rows * tile * out_last] };
     let mut y = vec![T::ZERO; g.n * g.m * cols];
+    let (one, zero) = (T::ONE, T::ZERO);
     for b in 0..g.n {
         for gi in 0..g.group {
             let xg = sub(cx, x, (b * g.c + gi * cg) * in_plane, cg * in_plane)?;
-            if !direct {
-                im2col(&g, xg, &mut col);
-            }
-            let bmat: &[T] = if direct { xg } else { &col };
             let wg = sub(cx, w, gi * mg * rows, mg * rows)?;
-            let yg = sub_mut(cx, &mut y, (b * g.m + gi * mg) * cols, mg * cols)?;
-            let (one, zero) = (T::ONE, T::ZERO);
-            gemm_strided(
-                cx,
-                (mg, rows, cols),
-                one,
-                wg,
-                (rows, 1),
-                bmat,
-                (cols, 1),
-                zero,
-                yg,
-                (cols, 1),
-            )?;
+            let y0 = (b * g.m + gi * mg) * cols;
+            if direct {
+                let yg = sub_mut(cx, &mut y, y0, mg * cols)?;
+                let (sb, sc) = ((cols, 1), (cols, 1));
+                gemm_strided(cx, (mg, rows, cols), one, wg, (rows, 1), xg, sb, zero, yg, sc)?;
+                continue;
+            }
+            for l0 in (0..lines).step_by(tile) {
+                let l1 = (l0 + tile).min(lines);
+                let width = (l1 - l0) * out_last;
+                let colt = sub_mut(cx, &mut col, 0, rows * width)?;
+                im2col(&g, xg, colt, l0..l1);
+                // The tile's results are columns [l0·out_last, l1·out_last) of the rows.
+                let span = (mg - 1) * cols + width;
+                let yg = sub_mut(cx, &mut y, y0 + l0 * out_last, if mg == 0 { 0 } else { span })?;
+                let (sb, sc) = ((width, 1), (cols, 1));
+                gemm_strided(cx, (mg, rows, width), one, wg, (rows, 1), colt, sb, zero, yg, sc)?;
+            }
         }
     }
     add_bias(cx, &mut y, g.m, cols)?;
@@ -439,6 +464,21 @@ mod tests {
             group: 1,
         };
         check_conv(p, 20);
+    }
+
+    #[test]
+    fn conv_tiled_over_output_lines_matches_direct_loops() {
+        // rows·out_last = 64·9·64 elements per line: COL_TILE covers 28 of the 64 lines.
+        assert!(super::COL_TILE / (64 * 9 * 64) < 64);
+        let p = P {
+            x: vec![1, 64, 64, 64],
+            w: vec![2, 64, 3, 3],
+            strides: vec![1, 1],
+            dil: vec![1, 1],
+            pads: vec![1, 1, 1, 1],
+            group: 1,
+        };
+        check_conv(p, 25);
     }
 
     #[test]
