@@ -269,7 +269,7 @@ fn conv_t<T: Real>(cx: &EvalCx) -> KResult {
         && g.pad_begin.iter().all(|&p| p == 0)
         && cols == in_plane;
     let out_last = g.out_sp[g.spatial() - 1];
-    let lines = if out_last == 0 { 0 } else { cols / out_last };
+    let lines = cols.checked_div(out_last).unwrap_or(0);
     // Lines of output positions per im2col tile: about COL_TILE elements of `col`.
     let tile = (COL_TILE / (rows * out_last).max(1)).clamp(1, lines.max(1));
     let mut col = if direct { Vec::new() } else { vec![T::ZERO; rows * tile * out_last] };
@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn conv_tiled_over_output_lines_matches_direct_loops() {
         // rows·out_last = 64·9·64 elements per line: COL_TILE covers 28 of the 64 lines.
-        assert!(super::COL_TILE / (64 * 9 * 64) < 64);
+        const { assert!(super::COL_TILE / (64 * 9 * 64) < 64) };
         let p = P {
             x: vec![1, 64, 64, 64],
             w: vec![2, 64, 3, 3],
