@@ -1,0 +1,64 @@
+//! Pooling: MaxPool, AveragePool (auto_pad resolved to explicit pads), GlobalAveragePool and
+//! GlobalMaxPool (→ `reduce_mean` / `reduce_max` over the spatial axes, keeping dims).
+//!
+//! MaxPool's `Indices` output is an error when something reads it; `storage_order` only
+//! affects `Indices` and is otherwise ignored.
+
+use super::super::cx::NodeCx;
+use super::super::error::ImportError;
+use super::elementwise::flag;
+use super::{ints, kernel_shape, resolve_pads, spatial_attr, spatial_dims, spatial_rank};
+use asplit_ir::{Attr, Attrs, OpKind, ValueId};
+
+/// The attributes MaxPool and AveragePool share, resolved.
+fn pool_attrs(cx: &NodeCx, x: ValueId) -> Result<Attrs, ImportError> {
+    let n = spatial_rank(cx, x)?;
+    let input = spatial_dims(&cx.ty(x).shape);
+    let kernel = kernel_shape(cx, n, None)?;
+    let strides = spatial_attr(cx, "strides", n, 1)?;
+    let dilations = spatial_attr(cx, "dilations", n, 1)?;
+    let pads = resolve_pads(cx, &input, &kernel, &strides, &dilations)?;
+    Ok(Attrs::new()
+        .with("kernel_shape", Attr::Ints(kernel))
+        .with("strides", Attr::Ints(strides))
+        .with("pads", Attr::Ints(pads))
+        .with("dilations", Attr::Ints(dilations))
+        .with("ceil_mode", Attr::Int(flag(cx, "ceil_mode")?)))
+}
+
+/// Importer: MaxPool.
+pub(crate) fn import_max_pool(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
+    let x = cx.input(0, "X")?;
+    if cx.output_used(1) {
+        return Err(
+            cx.unsupported(format!("using output #1 (`{}`, the Indices)", cx.node.output[1]))
+        );
+    }
+    let attrs = pool_attrs(cx, x)?;
+    Ok(vec![cx.emit(OpKind::MaxPool, attrs, vec![x])?])
+}
+
+/// Importer: AveragePool.
+pub(crate) fn import_average_pool(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
+    let x = cx.input(0, "X")?;
+    let attrs =
+        pool_attrs(cx, x)?.with("count_include_pad", Attr::Int(flag(cx, "count_include_pad")?));
+    Ok(vec![cx.emit(OpKind::AvgPool, attrs, vec![x])?])
+}
+
+fn global(cx: &mut NodeCx, op: OpKind) -> Result<Vec<ValueId>, ImportError> {
+    let x = cx.input(0, "X")?;
+    let n = spatial_rank(cx, x)?;
+    let attrs = Attrs::new().with("axes", ints(2..n + 2)).with("keepdims", Attr::Int(1));
+    Ok(vec![cx.emit(op, attrs, vec![x])?])
+}
+
+/// Importer: GlobalAveragePool.
+pub(crate) fn import_global_average_pool(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
+    global(cx, OpKind::ReduceMean)
+}
+
+/// Importer: GlobalMaxPool.
+pub(crate) fn import_global_max_pool(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
+    global(cx, OpKind::ReduceMax)
+}
