@@ -74,7 +74,7 @@ pub fn load_model(path: &Path, input_shapes: &[(String, Vec<usize>)]) -> Result<
             });
         }
         let text = std::fs::read_to_string(path).map_err(|e| DriverError::io("read", path, e))?;
-        asplit_ir::parse::parse(&text)?
+        asplit_ir::parse::parse_named(&path.display().to_string(), &text)?
     } else {
         let opts = ImportOptions { input_shapes: input_shapes.to_vec() };
         onnx::import_file(path, &opts)?

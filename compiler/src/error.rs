@@ -46,13 +46,12 @@ pub enum DriverError {
 
     /// Input tensors do not match the model's inputs.
     #[error("{message}")]
-    #[diagnostic(code(asplitc::input_binding))]
+    #[diagnostic(code(asplitc::input_binding), help("{inputs}"))]
     InputBinding {
         /// What does not match.
         message: String,
         /// The model's inputs, for the help line.
-        #[help]
-        help: Option<String>,
+        inputs: String,
     },
 
     /// A command-line value is malformed.

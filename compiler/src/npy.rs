@@ -36,7 +36,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, NpyError> {
     if bytes.len() < 8 || &bytes[..6] != MAGIC {
         return Err(NpyError::Magic);
     }
-    let (header_len, header_start) = match bytes[6] {
+    let (header_len, header_start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([byte(bytes, 8)?, byte(bytes, 9)?]) as usize, 10),
         2 | 3 => {
             let b = bytes.get(8..12).ok_or_else(|| NpyError::Truncated("header length".into()))?;

@@ -69,7 +69,6 @@ pub fn write_tensor(path: &Path, t: &Tensor, name: &str) -> Result<(), DriverErr
 /// Checks that `inputs` (read from `paths`) match the graph's inputs in count, dtype and
 /// shape; the error names the file and the model input.
 pub fn check_binding(g: &Graph, inputs: &[Tensor], paths: &[std::path::PathBuf]) -> Result<(), DriverError> {
-    let help = Some(describe_inputs(g));
     if inputs.len() != g.inputs.len() {
         return Err(DriverError::InputBinding {
             message: format!(
@@ -77,7 +76,7 @@ pub fn check_binding(g: &Graph, inputs: &[Tensor], paths: &[std::path::PathBuf])
                 g.inputs.len(),
                 inputs.len()
             ),
-            help,
+            inputs: describe_inputs(g),
         });
     }
     for (i, ((t, &v), path)) in inputs.iter().zip(&g.inputs).zip(paths).enumerate() {
@@ -90,7 +89,7 @@ pub fn check_binding(g: &Graph, inputs: &[Tensor], paths: &[std::path::PathBuf])
                     path.display(),
                     t.ty()
                 ),
-                help,
+                inputs: describe_inputs(g),
             });
         }
     }

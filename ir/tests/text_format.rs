@@ -460,7 +460,7 @@ fn error_messages_say_what_was_expected_and_found() {
             .map(|e| e.message().to_string());
     assert_eq!(e.as_deref(), Some("expected `,` or `)` after operand, found `}`"));
     let e = parse("graph @g(%0: f32[2]) {\n  %1 = Relu(%0) : f32[2]\n  return %1\n}");
-    assert_eq!(e.as_ref().err().and_then(|e| e.help()), Some("did you mean `relu`?"));
+    assert_eq!(e.as_ref().err().and_then(|e| e.help_text()), Some("did you mean `relu`?"));
 }
 
 /// The largest element count of a `splat(..)` or `random(..)` tensor in `text` (so fuzzing

@@ -104,7 +104,7 @@ impl ParseError {
     }
 
     /// A hint on how to fix it, if there is one.
-    pub fn help(&self) -> Option<&str> {
+    pub fn help_text(&self) -> Option<&str> {
         self.0.help.as_deref()
     }
 }
