@@ -299,11 +299,11 @@ fn a_graph_without_outputs_is_rejected() {
 
 #[test]
 fn opsets_outside_the_range_are_rejected() {
-    for v in [6, 29, 1000] {
+    for v in [5, 29, 1000] {
         let mut m = relu_model();
         m.opsets = vec![(String::new(), v)];
         let msg = m.fails("onnx::opset");
-        assert!(msg.contains(&format!("opset {v}")) && msg.contains("7..=28"), "{msg}");
+        assert!(msg.contains(&format!("opset {v}")) && msg.contains("6..=28"), "{msg}");
     }
     let mut m = relu_model();
     m.opsets = vec![("com.example".into(), 1)];
@@ -784,6 +784,28 @@ fn legacy_softmax_coerces_to_2d() {
         .output("y", &[2, 3])
         .ok();
     assert_eq!(ops(&g), ["log_softmax"]);
+}
+
+#[test]
+fn opset_6_legacy_broadcasting_becomes_numpy_broadcasting() {
+    let m = |axis: Option<i64>, b: &[i64]| {
+        let mut attrs = vec![a_int("broadcast", 1)];
+        attrs.extend(axis.map(|a| a_int("axis", a)));
+        let n: i64 = b.iter().product();
+        M::new(6)
+            .input("x", &[2, 3, 4, 5])
+            .init(f32_init("b", b, &vec![1.0; n as usize]))
+            .node(with(node("Add", "add", &["x", "b"], &["y"]), attrs))
+            .output("y", &[2, 3, 4, 5])
+    };
+    let g = m(Some(1), &[3, 4]).ok();
+    // The constant B folds into a [3,4,1] constant; the add broadcasts it numpy-style.
+    assert_eq!(ops(&g), ["add"]);
+    let (_, add) = g.live_nodes().find(|(_, n)| n.op == OpKind::Add).unwrap();
+    assert_eq!(g.ty(add.inputs[1]).shape, vec![3, 4, 1]);
+    assert_eq!(ops(&m(None, &[4, 5]).ok()), ["add"]);
+    assert_eq!(ops(&m(Some(2), &[4, 5]).ok()), ["add"]);
+    assert!(m(Some(3), &[4, 5]).fails("onnx::attribute").contains("does not fit"));
 }
 
 #[test]

@@ -26,8 +26,10 @@ use asplit_ir::{Graph, Tensor};
 use onnx_protobuf::{Message, ModelProto};
 use std::path::Path;
 
-/// Oldest ai.onnx opset the importer accepts.
-pub const MIN_OPSET: i64 = 7;
+/// Oldest ai.onnx opset the importer accepts. Opset 6 is the one before numpy broadcasting
+/// (legacy `broadcast`/`axis` attributes, handled by the elementwise importers); the ONNX
+/// backend's pytorch-converted and pytorch-operator models use it.
+pub const MIN_OPSET: i64 = 6;
 /// Newest ai.onnx opset the importer accepts (the newest the ONNX 1.23 node tests use).
 pub const MAX_OPSET: i64 = 28;
 

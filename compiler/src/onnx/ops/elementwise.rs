@@ -1,35 +1,39 @@
 //! Broadcasting arithmetic and comparisons (Add, Sub, Mul, Div, Pow, Equal, Less, Greater,
 //! Sum, Max, Min, Where) and the matrix products (MatMul, Gemm).
 //!
-//! All of these use numpy broadcasting from opset 7 on, which the IR ops implement; the
-//! pre-opset-7 `broadcast`/`axis` attributes are accepted only when they mean the same
-//! thing (trailing alignment).
+//! All of these use numpy broadcasting from opset 7 on, which the IR ops implement; opset 6's
+//! `broadcast`/`axis` attributes are turned into numpy broadcasting by reshaping B.
 
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
+use super::ints;
 use asplit_ir::{Attr, Attrs, OpKind, ValueId};
 
 fn binary(cx: &mut NodeCx, op: OpKind) -> Result<Vec<ValueId>, ImportError> {
     let a = cx.input(0, "A")?;
     let b = cx.input(1, "B")?;
-    check_legacy_broadcast(cx, a, b)?;
+    let b = legacy_broadcast(cx, a, b)?;
     Ok(vec![cx.emit(op, Attrs::new(), vec![a, b])?])
 }
 
-/// Legacy (opset < 7) broadcasting attributes: fine when they describe trailing alignment.
-fn check_legacy_broadcast(cx: &NodeCx, a: ValueId, b: ValueId) -> Result<(), ImportError> {
-    let Some(axis) = cx.attrs.int("axis")? else { return Ok(()) };
-    if cx.attrs.int_or("broadcast", 0)? == 0 {
-        return Ok(());
+/// Opset-6 broadcasting (`broadcast=1`, optional `axis`): B's dims line up with A's from
+/// `axis` on. Reshaping B with trailing 1s turns that into numpy broadcasting; without
+/// `axis` it already is (trailing alignment).
+fn legacy_broadcast(cx: &mut NodeCx, a: ValueId, b: ValueId) -> Result<ValueId, ImportError> {
+    if cx.opset() >= 7 || cx.attrs.int_or("broadcast", 0)? == 0 {
+        return Ok(b);
     }
-    let (ra, rb) = (cx.ty(a).rank() as i64, cx.ty(b).rank() as i64);
-    let trailing = ra - rb;
-    if axis == trailing || axis == -rb {
-        return Ok(());
+    let Some(axis) = cx.attrs.int("axis")? else { return Ok(b) };
+    let (ra, b_shape) = (cx.ty(a).rank(), cx.ty(b).shape.clone());
+    let axis = cx.attr_axis("axis", axis, ra)?;
+    let trailing = ra
+        .checked_sub(axis + b_shape.len())
+        .ok_or_else(|| cx.attr_err("axis", format!("B ({}) does not fit into A ({}) from axis {axis}", cx.ty(b), cx.ty(a))))?;
+    if trailing == 0 {
+        return Ok(b);
     }
-    Err(cx.unsupported(format!(
-        "legacy broadcasting with axis={axis} (only trailing alignment, axis={trailing}, is numpy broadcasting)"
-    )))
+    let shape: Vec<usize> = b_shape.iter().copied().chain(std::iter::repeat_n(1, trailing)).collect();
+    cx.emit(OpKind::Reshape, Attrs::new().with("shape", ints(shape)), vec![b])
 }
 
 macro_rules! binary_ops {

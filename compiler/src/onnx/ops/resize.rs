@@ -198,6 +198,9 @@ pub(crate) fn import_upsample(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportErr
     if cx.opset() >= 10 {
         return Err(cx.unsupported("Upsample after opset 9 (it is deprecated; use Resize)"));
     }
+    if cx.opset() < 7 {
+        return Err(cx.unsupported("Upsample-1 (experimental, with height_scale/width_scale)"));
+    }
     let x = cx.input(0, "X")?;
     let shape = cx.ty(x).shape.clone();
     let scales = if cx.opset() < 9 {
