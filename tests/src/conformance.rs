@@ -8,7 +8,7 @@
 
 use crate::{compare, onnx_data_dir};
 use asplit_ir::Tensor;
-use asplitc::onnx::{import_file, ImportOptions};
+use asplitc::onnx::{import_file, import_file_with_values, ImportError, ImportOptions};
 use asplitc::tensor_io::read_tensor;
 use onnx_protobuf::{Message, ModelProto};
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,6 +117,8 @@ pub struct Report {
     pub ops: BTreeSet<String>,
     /// Outcome.
     pub outcome: Outcome,
+    /// Some graph inputs were bound at compile time (they feed static parameters).
+    pub bound_inputs: bool,
     /// Wall time.
     pub time: Duration,
 }
@@ -201,12 +203,12 @@ pub fn model_ops(path: &Path) -> BTreeSet<String> {
 pub fn run_case(case: &Case) -> Report {
     let start = Instant::now();
     let ops = model_ops(&case.model);
-    let outcome = match skip_reason(case, &ops) {
-        Some(r) => Outcome::Skip(r),
+    let (outcome, bound_inputs) = match skip_reason(case, &ops) {
+        Some(r) => (Outcome::Skip(r), false),
         None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_sets(case)))
-            .unwrap_or_else(|p| Outcome::Fail(format!("PANIC: {}", panic_text(&p)))),
+            .unwrap_or_else(|p| (Outcome::Fail(format!("PANIC: {}", panic_text(&p))), false)),
     };
-    Report { case: case.clone(), ops, outcome, time: start.elapsed() }
+    Report { case: case.clone(), ops, outcome, bound_inputs, time: start.elapsed() }
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -225,20 +227,61 @@ fn skip_reason(case: &Case, ops: &BTreeSet<String>) -> Option<String> {
     (!outside.is_empty()).then(|| format!("op outside the supported list: {}", outside.join(", ")))
 }
 
-fn run_sets(case: &Case) -> Outcome {
-    let g = match import_file(&case.model, &ImportOptions::default()) {
+fn run_sets(case: &Case) -> (Outcome, bool) {
+    let plain = import_file(&case.model, &ImportOptions::default());
+    if let Err(ImportError::NotConstant { .. }) = &plain {
+        return (run_sets_bound(case), true);
+    }
+    let g = match plain {
         Ok(g) => g,
-        Err(e) => return Outcome::Fail(format!("import: {}", one_line(&e.to_string()))),
+        Err(e) => return (Outcome::Fail(format!("import: {}", one_line(&e.to_string()))), false),
     };
     if let Err(v) = asplit_ir::verify::verify(&g) {
-        return Outcome::Fail(format!("verify: {}", v[0]));
+        return (Outcome::Fail(format!("verify: {}", v[0])), false);
     }
     for (i, set) in case.sets.iter().enumerate() {
-        if let Err(e) = run_set(&g, set, case.rtol, case.atol) {
+        let inputs = match load_inputs(&g, set) {
+            Ok(x) => x,
+            Err(e) => return (Outcome::Fail(format!("data set {i}: {}", one_line(&e))), false),
+        };
+        if let Err(e) = check_set(&g, &inputs, set, case.rtol, case.atol) {
+            return (Outcome::Fail(format!("data set {i}: {}", one_line(&e))), false);
+        }
+    }
+    (Outcome::Pass, false)
+}
+
+/// The model computes a static parameter (Reshape's shape, Resize's scales…) from a graph
+/// input. asplitc compiles static graphs, so such a case is imported once per data set with
+/// the data set's input values bound at compile time (`import_file_with_values`), then run
+/// on those same values.
+fn run_sets_bound(case: &Case) -> Outcome {
+    for (i, set) in case.sets.iter().enumerate() {
+        let r = (|| {
+            let Inputs::Files(files) = &set.inputs else {
+                return Err("generated inputs cannot be bound".to_string());
+            };
+            let tensors = files.iter().map(|p| read_tensor(p).map_err(|e| format!("input: {e}"))).collect::<Result<Vec<_>, _>>()?;
+            let names = graph_input_names(&case.model);
+            let known: Vec<(String, Tensor)> = names.into_iter().zip(tensors.iter().cloned()).collect();
+            let g = import_file_with_values(&case.model, &ImportOptions::default(), &known)
+                .map_err(|e| format!("import (inputs bound): {e}"))?;
+            asplit_ir::verify::verify(&g).map_err(|v| format!("verify: {}", v[0]))?;
+            check_set(&g, &tensors, set, case.rtol, case.atol)
+        })();
+        if let Err(e) = r {
             return Outcome::Fail(format!("data set {i}: {}", one_line(&e)));
         }
     }
     Outcome::Pass
+}
+
+/// Names of the model's graph inputs that are not initializers, in order.
+fn graph_input_names(path: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
+    let Ok(m) = ModelProto::parse_from_bytes(&bytes) else { return Vec::new() };
+    let inits: BTreeSet<&str> = m.graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    m.graph.input.iter().filter(|i| !inits.contains(i.name.as_str())).map(|i| i.name.clone()).collect()
 }
 
 fn one_line(s: &str) -> String {
@@ -250,14 +293,17 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn run_set(g: &asplit_ir::Graph, set: &DataSet, rtol: f64, atol: f64) -> Result<(), String> {
-    let inputs: Vec<Tensor> = match &set.inputs {
+fn load_inputs(g: &asplit_ir::Graph, set: &DataSet) -> Result<Vec<Tensor>, String> {
+    match &set.inputs {
         Inputs::Files(files) => {
-            files.iter().map(|p| read_tensor(p).map_err(|e| format!("input: {e}"))).collect::<Result<_, _>>()?
+            files.iter().map(|p| read_tensor(p).map_err(|e| format!("input: {e}"))).collect()
         }
-        Inputs::Arange => g.inputs.iter().map(|&v| arange_input(g.ty(v))).collect(),
-    };
-    let outs = asplit_ir::interp::run(g, &inputs).map_err(|e| format!("run: {e}"))?;
+        Inputs::Arange => Ok(g.inputs.iter().map(|&v| arange_input(g.ty(v))).collect()),
+    }
+}
+
+fn check_set(g: &asplit_ir::Graph, inputs: &[Tensor], set: &DataSet, rtol: f64, atol: f64) -> Result<(), String> {
+    let outs = asplit_ir::interp::run(g, inputs).map_err(|e| format!("run: {e}"))?;
     if outs.len() != set.outputs.len() {
         return Err(format!("{} outputs, {} expected", outs.len(), set.outputs.len()));
     }
@@ -319,12 +365,17 @@ pub fn render_markdown(reports: &[Report], known: &BTreeMap<String, String>, com
 interpreter (`asplitc run`'s engine); outputs are compared like `numpy.testing.assert_allclose` \
 with rtol 1e-3 and atol 1e-5 unless the case's `data.json` states otherwise. Light models \
 get the backend runner's input, `arange(n)/n`. A case is skipped only when its model uses an \
-ONNX op outside the supported list (docs/ops.md, DESIGN.md §4) or non-tensor values.\n\n",
+ONNX op outside the supported list (docs/ops.md, DESIGN.md §4) or non-tensor values. \
+asplitc compiles static graphs: when a model computes a static parameter (Reshape's shape, \
+Resize's scales, Reduce's axes…) from a graph input, the case is imported once per data set \
+with that data set's inputs bound at compile time, then run on the same values; such cases are \
+marked *bound* below.\n\n",
     );
     summary_table(&mut md, reports);
     light_table(&mut md, reports);
     op_table(&mut md, reports);
     failure_list(&mut md, reports, known);
+    bound_list(&mut md, reports);
     skip_list(&mut md, reports);
     md
 }
@@ -387,6 +438,15 @@ fn failure_list(md: &mut String, reports: &[Report], known: &BTreeMap<String, St
         md.push_str("None.\n");
     }
     md.push('\n');
+}
+
+fn bound_list(md: &mut String, reports: &[Report]) {
+    let bound: Vec<String> = reports
+        .iter()
+        .filter(|r| r.bound_inputs)
+        .map(|r| format!("`{}` ({})", r.case.key(), outcome_word(&r.outcome)))
+        .collect();
+    let _ = writeln!(md, "## Bound at compile time\n\n{} case(s): {}\n", bound.len(), bound.join(", "));
 }
 
 fn skip_list(md: &mut String, reports: &[Report]) {
