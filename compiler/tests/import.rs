@@ -673,6 +673,32 @@ fn huge_constant_of_shape_is_refused_before_allocating() {
     assert!(m.fails("onnx::too_large").contains("ConstantOfShape"));
 }
 
+#[test]
+fn huge_sizes_are_errors_not_panics() {
+    let big = 1i64 << 40;
+    let m = M::new(13)
+        .input("x", &[big, big, big])
+        .node(node("Flatten", "f", &["x"], &["y"]))
+        .output_any("y");
+    assert!(m.fails("onnx::invalid_node").contains("overflows"));
+    let m = M::new(13)
+        .input("x", &[4, 2])
+        .init(i64_init("sz", &[2], &[i64::MAX, 5]))
+        .node(node("Split", "s", &["x", "sz"], &["a", "b"]))
+        .output_any("a");
+    m.fails("onnx::invalid_node");
+    let conv = with(
+        node("Conv", "c", &["x", "w"], &["y"]),
+        vec![a_str("auto_pad", "SAME_UPPER"), a_ints("strides", &[i64::MAX, i64::MAX])],
+    );
+    let m = M::new(13)
+        .input("x", &[1, 1, i64::MAX, 4])
+        .init(f32_init("w", &[1, 1, 1, 1], &[1.0]))
+        .node(conv)
+        .output_any("y");
+    assert!(m.fails("onnx::shape").contains("over the limit"));
+}
+
 // ----- op mapping -----------------------------------------------------------------------
 
 #[test]

@@ -9,7 +9,7 @@
 
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
-use super::ints;
+use super::{ints, product};
 use asplit_ir::{Attr, Attrs, OpKind, ValueId};
 
 fn unary(cx: &mut NodeCx, op: OpKind, attrs: Attrs) -> Result<Vec<ValueId>, ImportError> {
@@ -91,8 +91,8 @@ fn softmax(cx: &mut NodeCx, op: OpKind) -> Result<Vec<ValueId>, ImportError> {
         return Ok(vec![cx.emit(op, one_axis(axis), vec![x])?]);
     }
     // Opset < 13: softmax over the flattened trailing block [axis, rank).
-    let rows: usize = shape[..axis].iter().product();
-    let cols: usize = shape[axis..].iter().product();
+    let rows = product(cx, &shape[..axis])?;
+    let cols = product(cx, &shape[axis..])?;
     let flat = cx.emit(OpKind::Reshape, Attrs::new().with("shape", ints([rows, cols])), vec![x])?;
     let y = cx.emit(op, one_axis(1), vec![flat])?;
     Ok(vec![cx.emit(OpKind::Reshape, Attrs::new().with("shape", ints(shape)), vec![y])?])

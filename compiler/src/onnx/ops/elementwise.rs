@@ -26,13 +26,17 @@ fn legacy_broadcast(cx: &mut NodeCx, a: ValueId, b: ValueId) -> Result<ValueId, 
     let Some(axis) = cx.attrs.int("axis")? else { return Ok(b) };
     let (ra, b_shape) = (cx.ty(a).rank(), cx.ty(b).shape.clone());
     let axis = cx.attr_axis("axis", axis, ra)?;
-    let trailing = ra
-        .checked_sub(axis + b_shape.len())
-        .ok_or_else(|| cx.attr_err("axis", format!("B ({}) does not fit into A ({}) from axis {axis}", cx.ty(b), cx.ty(a))))?;
+    let trailing = ra.checked_sub(axis + b_shape.len()).ok_or_else(|| {
+        cx.attr_err(
+            "axis",
+            format!("B ({}) does not fit into A ({}) from axis {axis}", cx.ty(b), cx.ty(a)),
+        )
+    })?;
     if trailing == 0 {
         return Ok(b);
     }
-    let shape: Vec<usize> = b_shape.iter().copied().chain(std::iter::repeat_n(1, trailing)).collect();
+    let shape: Vec<usize> =
+        b_shape.iter().copied().chain(std::iter::repeat_n(1, trailing)).collect();
     cx.emit(OpKind::Reshape, Attrs::new().with("shape", ints(shape)), vec![b])
 }
 

@@ -173,6 +173,12 @@ pub(crate) fn resolve_pads(
     }
 }
 
+/// The product of `dims` (an element count); overflow is an error.
+pub(crate) fn product(cx: &NodeCx, dims: &[usize]) -> Result<usize, ImportError> {
+    super::tensor::numel(dims)
+        .ok_or_else(|| cx.invalid(format!("the element count of {dims:?} overflows")))
+}
+
 /// An i128 intermediate back to i64; overflow is an error blamed on attribute `attr`.
 pub(crate) fn narrow(cx: &NodeCx, v: i128, attr: &str) -> Result<i64, ImportError> {
     i64::try_from(v).map_err(|_| cx.attr_err(attr, format!("leads to a size that overflows ({v})")))

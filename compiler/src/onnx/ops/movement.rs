@@ -42,7 +42,8 @@ pub(crate) fn import_split(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError>
     };
     let sizes = match given.filter(|s| !s.is_empty()) {
         Some(s) => {
-            if s.len() != parts || s.iter().any(|&v| v < 0) || s.iter().sum::<i64>() != dim {
+            let total: i128 = s.iter().map(|&v| i128::from(v)).sum();
+            if s.len() != parts || s.iter().any(|&v| v < 0) || total != i128::from(dim) {
                 return Err(cx.invalid(format!(
                     "split sizes {s:?} should be {parts} non-negative sizes adding up to {dim} (axis {axis} of {shape:?})"
                 )));
@@ -63,12 +64,14 @@ fn equal_parts(cx: &NodeCx, dim: i64, parts: usize) -> Result<Vec<i64>, ImportEr
             );
         }
     }
-    let n = parts as i64;
-    let chunk = (dim + n - 1) / n;
-    let last = dim - chunk * (n - 1);
+    let n = parts as i128;
+    let chunk = (i128::from(dim) + n - 1) / n;
+    let last = i128::from(dim) - chunk * (n - 1);
     if last < 0 {
         return Err(cx.invalid(format!("cannot split a dimension of {dim} into {parts} parts")));
     }
+    // Both fit: 0 ≤ last ≤ chunk ≤ dim.
+    let (chunk, last) = (chunk as i64, last as i64);
     let mut sizes = vec![chunk; parts];
     if let Some(l) = sizes.last_mut() {
         *l = last;

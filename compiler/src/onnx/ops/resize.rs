@@ -173,14 +173,15 @@ fn legacy(
     let (sizes, scales) = from_scales(cx, shape, &axes, scales)?;
     let up = scales.iter().all(|&s| s >= 1.0);
     let down = scales.iter().all(|&s| s <= 1.0);
-    let nearest_mode =
-        match (mode.as_str(), up, down) {
-            ("nearest", true, _) | ("linear", _, _) => "floor",
-            ("nearest", false, true) => "ceil",
-            _ => return Err(cx.unsupported(format!(
+    let nearest_mode = match (mode.as_str(), up, down) {
+        ("nearest", true, _) | ("linear", _, _) => "floor",
+        ("nearest", false, true) => "ceil",
+        _ => {
+            return Err(cx.unsupported(format!(
                 "nearest resizing that enlarges some axes and shrinks others (scales {scales:?})"
-            ))),
-        };
+            )))
+        }
+    };
     let plan = Plan {
         sizes,
         scales,

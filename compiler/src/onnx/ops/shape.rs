@@ -10,7 +10,7 @@
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
 use super::super::tensor::{numel, tensor_from_proto_as};
-use super::ints;
+use super::{ints, product};
 use asplit_ir::{Attr, Attrs, OpKind, Tensor, TensorData, TensorType, ValueId};
 
 fn reshape_to(cx: &mut NodeCx, x: ValueId, shape: Vec<usize>) -> Result<Vec<ValueId>, ImportError> {
@@ -79,8 +79,8 @@ pub(crate) fn import_flatten(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportErro
         return Err(cx.attr_err("axis", format!("axis {axis} is out of range for rank {r}")));
     }
     let axis = a as usize;
-    let rows = shape[..axis].iter().product::<usize>();
-    let cols = shape[axis..].iter().product::<usize>();
+    let rows = product(cx, &shape[..axis])?;
+    let cols = product(cx, &shape[axis..])?;
     reshape_to(cx, x, vec![rows, cols])
 }
 
