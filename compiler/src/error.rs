@@ -23,7 +23,7 @@ pub enum DriverError {
     Parse(#[from] asplit_ir::parse::ParseError),
 
     /// A file could not be read or written.
-    #[error("cannot {action} `{path}`: {source}")]
+    #[error("cannot {action} `{path}`")]
     #[diagnostic(code(asplitc::io))]
     Io {
         /// "read", "write", "create directory".

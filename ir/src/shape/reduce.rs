@@ -60,7 +60,10 @@ pub fn pool(cx: &ShapeCx) -> ShapeResult {
 /// disappear without it.
 pub fn reduce(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
-    cx.expect_numeric(0)?;
+    // ONNX ReduceMax (opset 20+) also takes bool (logical or); mean and sum need numbers.
+    if !(cx.op == OpKind::ReduceMax && cx.input(0)?.dtype == crate::types::DType::Bool) {
+        cx.expect_numeric(0)?;
+    }
     let x = cx.input(0)?;
     let axes = cx.axes("axes", cx.ints("axes")?, x.rank())?;
     let keep = cx.flag("keepdims")?;
