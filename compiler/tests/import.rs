@@ -1245,9 +1245,6 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     // MaxPool Indices output
     ("test_maxpool_with_argmax_2d_precomputed_pads", "onnx::unsupported"),
     ("test_maxpool_with_argmax_2d_precomputed_strides", "onnx::unsupported"),
-    // reduce_max on bool (the IR shape rule takes numeric operands only)
-    ("test_reduce_max_bool_inputs", "onnx::shape"),
-    ("test_reduce_max_empty_set_bool", "onnx::shape"),
     // Resize antialias=1
     ("test_resize_downsample_scales_cubic_antialias", "onnx::unsupported"),
     ("test_resize_downsample_scales_linear_antialias", "onnx::unsupported"),
