@@ -1059,6 +1059,41 @@ fn resize_sizes_scales_and_policies() {
 }
 
 #[test]
+fn resize_10_uses_the_old_nearest_semantics() {
+    let m = |scales: &[f32]| {
+        M::new(10)
+            .input("x", &[1, 1, 4, 4])
+            .init(f32_init("sc", &[4], scales))
+            .node(node("Resize", "r", &["x", "sc"], &["y"]))
+            .output_any("y")
+    };
+    let g = m(&[1.0, 1.0, 2.0, 2.0]).ok();
+    let a = only(&g, OpKind::Resize);
+    assert_eq!(a.str("coordinate_transformation_mode").unwrap(), "asymmetric");
+    assert_eq!((a.str("nearest_mode").unwrap(), ints_of(a, "sizes")), ("floor", vec![1, 1, 8, 8]));
+    let g = m(&[1.0, 1.0, 0.5, 0.5]).ok();
+    assert_eq!(only(&g, OpKind::Resize).str("nearest_mode").unwrap(), "ceil");
+    assert!(m(&[1.0, 1.0, 2.0, 0.5]).fails("onnx::unsupported").contains("enlarges some axes"));
+}
+
+#[test]
+fn shape_slices_fold_to_constants() {
+    let m = |attrs: Vec<AttributeProto>| {
+        let g = M::new(15)
+            .input("x", &[2, 3, 4, 5])
+            .node(with(node("Shape", "s", &["x"], &["y"]), attrs))
+            .output_any("y")
+            .ok();
+        assert!(ops(&g).is_empty());
+        g.const_value(g.outputs[0]).expect("a constant").data().clone()
+    };
+    assert_eq!(m(vec![]), TensorData::I64(vec![2, 3, 4, 5]));
+    assert_eq!(m(vec![a_int("start", 1), a_int("end", -1)]), TensorData::I64(vec![3, 4]));
+    assert_eq!(m(vec![a_int("start", -10), a_int("end", 10)]), TensorData::I64(vec![2, 3, 4, 5]));
+    assert_eq!(m(vec![a_int("start", 3), a_int("end", 1)]), TensorData::I64(vec![]));
+}
+
+#[test]
 fn quantize_linear_takes_its_type_from_the_zero_point() {
     let mut zp = TensorProto::new();
     zp.name = "zp".into();
