@@ -23,15 +23,15 @@ pub enum DriverError {
     Parse(#[from] asplit_ir::parse::ParseError),
 
     /// A file could not be read or written.
-    #[error("cannot {action} `{path}`")]
+    #[error("cannot {action} `{path}`: {error}")]
     #[diagnostic(code(asplitc::io))]
     Io {
         /// "read", "write", "create directory".
         action: &'static str,
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, so not chained as a source).
+        error: std::io::Error,
     },
 
     /// A tensor file is malformed or of an unsupported format.
@@ -77,7 +77,7 @@ pub enum DriverError {
 
 impl DriverError {
     /// Builds an [`DriverError::Io`].
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DriverError::Io { action, path: path.into(), source }
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        DriverError::Io { action, path: path.into(), error }
     }
 }

@@ -219,7 +219,7 @@ impl<'i, 'm> NodeCx<'i, 'm> {
     ) -> Result<Vec<ValueId>, ImportError> {
         let tys: Vec<TensorType> = inputs.iter().map(|&v| self.ty(v).clone()).collect();
         let out = (op.def().shape)(&ShapeCx { op, inputs: &tys, attrs: &attrs })
-            .map_err(|source| ImportError::Shape { node: self.loc.clone(), source })?;
+            .map_err(|error| ImportError::Shape { node: self.loc.clone(), error })?;
         if let Some(folded) = self.try_fold(op, &attrs, &inputs, &out) {
             return Ok(folded);
         }

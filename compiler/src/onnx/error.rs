@@ -40,13 +40,13 @@ impl fmt::Display for NodeLoc {
 #[derive(Debug, Error, Diagnostic)]
 pub enum ImportError {
     /// The model (or a tensor file) could not be read.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`: {error}")]
     #[diagnostic(code(onnx::io))]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, so not chained as a source).
+        error: std::io::Error,
     },
 
     /// The model file is empty.
@@ -170,13 +170,13 @@ pub enum ImportError {
     },
 
     /// The node's operand types are inconsistent (reported by the IR's shape rule).
-    #[error("{node}: inconsistent shapes: {source}")]
+    #[error("{node}: inconsistent shapes: {error}")]
     #[diagnostic(code(onnx::shape))]
     Shape {
         /// The node.
         node: NodeLoc,
-        /// The shape rule's complaint.
-        source: ShapeError,
+        /// The shape rule's complaint (shown in the message, so not chained as a source).
+        error: ShapeError,
     },
 
     /// The node is malformed (input count, input values, output names…).
