@@ -65,3 +65,15 @@ fn corrupt_models_never_panic() {
         }
     }
 }
+
+#[test]
+fn docs_list_every_supported_op() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/onnx.md"))
+        .expect("docs/onnx.md exists");
+    let listed = doc.split("## Supported ops").nth(1).unwrap_or_default();
+    let listed = listed.split("##").next().unwrap_or_default();
+    for op in asplitc::onnx::SUPPORTED_OPS {
+        let word = |w: &str| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()) == *op;
+        assert!(listed.split_whitespace().any(word), "docs/onnx.md does not list {op}");
+    }
+}
