@@ -157,10 +157,12 @@ fn pool_planes<T: Copy>(
     }
     let taps: Vec<Vec<Vec<usize>>> =
         ws.iter().map(|w| (0..w.len).map(|o| w.taps(o)).collect()).collect();
+    let mut lists: Vec<&[usize]> = Vec::with_capacity(taps.len());
     for p in x.chunks(plane.max(1)).take(shape[0] * shape[1]) {
         let mut pos = vec![0usize; out_sp.len()];
         loop {
-            let lists: Vec<&[usize]> = taps.iter().zip(&pos).map(|(t, &o)| &t[o][..]).collect();
+            lists.clear();
+            lists.extend(taps.iter().zip(&pos).map(|(t, &o)| &t[o][..]));
             y.push(reduce(p, &lists, &st, &pos));
             if !next_index(&mut pos, out_sp) {
                 break;
