@@ -114,6 +114,15 @@ pub enum RunError {
         /// Supplied type.
         got: TensorType,
     },
+    /// A value is read before any node computed it (the graph is not in topological order,
+    /// or was not verified).
+    #[error("value {value} is used{} before it is computed", by_node(*position))]
+    Unbound {
+        /// The value (`%n`).
+        value: String,
+        /// Position of the reading node; `None` for a graph output.
+        position: Option<usize>,
+    },
     /// A node failed.
     #[error("node {position} ({op}{name}): {source}")]
     Node {
@@ -150,7 +159,11 @@ pub fn run_observed(
     }
     for (pos, &n) in g.order.iter().enumerate() {
         let node = &g.nodes[n];
-        let args: Vec<Arc<Tensor>> = node.inputs.iter().map(|v| env[v].clone()).collect();
+        let args: Vec<Arc<Tensor>> = node
+            .inputs
+            .iter()
+            .map(|v| env.get(v).cloned().ok_or_else(|| unbound(*v, Some(pos))))
+            .collect::<Result<_, _>>()?;
         let refs: Vec<&Tensor> = args.iter().map(|a| a.as_ref()).collect();
         let tys: Vec<TensorType> = node.outputs.iter().map(|&v| g.values[v].ty.clone()).collect();
         let results =
@@ -172,7 +185,18 @@ pub fn run_observed(
             }
         }
     }
-    Ok(g.outputs.iter().map(|v| env[v].as_ref().clone()).collect())
+    g.outputs
+        .iter()
+        .map(|v| env.get(v).map(|t| t.as_ref().clone()).ok_or_else(|| unbound(*v, None)))
+        .collect()
+}
+
+fn by_node(position: Option<usize>) -> String {
+    position.map(|p| format!(" by node {p}")).unwrap_or_default()
+}
+
+fn unbound(value: ValueId, position: Option<usize>) -> RunError {
+    RunError::Unbound { value: value.to_string(), position }
 }
 
 fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<(), RunError> {
@@ -206,4 +230,46 @@ fn last_uses(g: &Graph) -> HashMap<ValueId, usize> {
         last.remove(v);
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::Attrs;
+    use crate::types::DType;
+
+    /// `y = relu(x) + [1, 1]`.
+    fn small_graph() -> Graph {
+        let mut g = Graph::new("g");
+        let ty = TensorType::new(DType::F32, [2]);
+        let x = g.add_input(Some("x".into()), ty.clone());
+        let one = g.add_const(Tensor::from_f32([2], vec![1.0, 1.0]).expect("2 elements"));
+        let r = g.add_node_typed(OpKind::Relu, Attrs::new(), vec![x], vec![ty.clone()]);
+        let r = g.nodes[r].outputs[0];
+        let y = g.add_node_typed(OpKind::Add, Attrs::new(), vec![r, one], vec![ty]);
+        g.outputs.push(g.nodes[y].outputs[0]);
+        g
+    }
+
+    #[test]
+    fn runs_a_graph_and_observes_every_value() {
+        let g = small_graph();
+        let x = Tensor::from_f32([2], vec![-3.0, 2.0]).expect("2 elements");
+        let mut seen = 0;
+        let out = run_observed(&g, &[x], |_, _| seen += 1).expect("runs");
+        assert_eq!(out[0].as_f32(), Some(&[1.0f32, 3.0][..]));
+        assert_eq!(seen, 4, "input, const, relu and add");
+    }
+
+    #[test]
+    fn input_and_order_errors_are_reported() {
+        let mut g = small_graph();
+        let bad = Tensor::from_f32([3], vec![0.0; 3]).expect("3 elements");
+        assert!(matches!(run(&g, &[bad]), Err(RunError::InputType { .. })));
+        assert!(matches!(run(&g, &[]), Err(RunError::InputCount { expected: 1, got: 0 })));
+        g.order.reverse();
+        let x = Tensor::from_f32([2], vec![0.0; 2]).expect("2 elements");
+        let err = run(&g, &[x]).unwrap_err();
+        assert!(matches!(err, RunError::Unbound { position: Some(0), .. }), "{err}");
+    }
 }
