@@ -103,7 +103,12 @@ struct RunArgs {
     inputs: Vec<PathBuf>,
 
     /// Directory for `output_<i>.pb` files (created if missing).
-    #[arg(long, value_name = "DIR", required_unless_present = "outputs", conflicts_with = "outputs")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "outputs",
+        conflicts_with = "outputs"
+    )]
     output_dir: Option<PathBuf>,
 
     /// Output files (.npy or .pb), one per model output, in order.

@@ -57,14 +57,21 @@ fn parse_input_shape(spec: &str) -> Result<(String, Vec<usize>), DriverError> {
         Vec::new()
     } else {
         dims.split('x')
-            .map(|d| d.trim().parse::<usize>().map_err(|_| bad(format!("`{d}` in `{spec}` is not a dimension"))))
+            .map(|d| {
+                d.trim()
+                    .parse::<usize>()
+                    .map_err(|_| bad(format!("`{d}` in `{spec}` is not a dimension")))
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     Ok((name.to_string(), dims))
 }
 
 /// Loads a model: `.onnx` through the importer, `.air` through the parser; verifies it.
-pub fn load_model(path: &Path, input_shapes: &[(String, Vec<usize>)]) -> Result<Graph, DriverError> {
+pub fn load_model(
+    path: &Path,
+    input_shapes: &[(String, Vec<usize>)],
+) -> Result<Graph, DriverError> {
     let is_air = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("air"));
     let g = if is_air {
         if !input_shapes.is_empty() {
@@ -86,7 +93,8 @@ pub fn load_model(path: &Path, input_shapes: &[(String, Vec<usize>)]) -> Result<
 /// Runs the compile command.
 pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     let g = load_model(&req.model, &req.input_shapes)?;
-    std::fs::create_dir_all(&req.out).map_err(|e| DriverError::io("create directory", &req.out, e))?;
+    std::fs::create_dir_all(&req.out)
+        .map_err(|e| DriverError::io("create directory", &req.out, e))?;
     if req.emit_ir {
         let text = print(&g, &PrintOptions { print_constants: req.print_constants });
         let path = req.out.join("model.air");
@@ -98,7 +106,8 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
 /// Runs the run command.
 pub fn run(req: &RunRequest) -> Result<(), DriverError> {
     let g = load_model(&req.model, &req.input_shapes)?;
-    let inputs = req.inputs.iter().map(|p| tensor_io::read_tensor(p)).collect::<Result<Vec<_>, _>>()?;
+    let inputs =
+        req.inputs.iter().map(|p| tensor_io::read_tensor(p)).collect::<Result<Vec<_>, _>>()?;
     tensor_io::check_binding(&g, &inputs, &req.inputs)?;
     let outputs = asplit_ir::interp::run(&g, &inputs)?;
     let paths = output_paths(req, outputs.len())?;
@@ -117,7 +126,10 @@ fn output_paths(req: &RunRequest, count: usize) -> Result<Vec<PathBuf>, DriverEr
     if req.outputs.len() != count {
         return Err(DriverError::Flag {
             flag: "--output",
-            message: format!("the model has {count} output(s), {} file(s) were given", req.outputs.len()),
+            message: format!(
+                "the model has {count} output(s), {} file(s) were given",
+                req.outputs.len()
+            ),
         });
     }
     Ok(req.outputs.clone())

@@ -36,7 +36,10 @@ pub enum DriverError {
 
     /// A tensor file is malformed or of an unsupported format.
     #[error("tensor file `{path}`: {message}")]
-    #[diagnostic(code(asplitc::tensor_file), help("tensor files are .npy (NumPy) or .pb (a serialized ONNX TensorProto)"))]
+    #[diagnostic(
+        code(asplitc::tensor_file),
+        help("tensor files are .npy (NumPy) or .pb (a serialized ONNX TensorProto)")
+    )]
     TensorFile {
         /// The file.
         path: PathBuf,

@@ -52,10 +52,12 @@ fn extension(path: &Path) -> Option<String> {
 pub fn write_tensor(path: &Path, t: &Tensor, name: &str) -> Result<(), DriverError> {
     let bytes = match extension(path).as_deref() {
         Some("npy") => npy::write_npy(t),
-        Some("pb") => tensor_to_proto(t, name).write_to_bytes().map_err(|e| DriverError::TensorFile {
-            path: path.to_path_buf(),
-            message: format!("cannot serialize: {e}"),
-        })?,
+        Some("pb") => {
+            tensor_to_proto(t, name).write_to_bytes().map_err(|e| DriverError::TensorFile {
+                path: path.to_path_buf(),
+                message: format!("cannot serialize: {e}"),
+            })?
+        }
         _ => {
             return Err(DriverError::TensorFile {
                 path: path.to_path_buf(),
@@ -68,7 +70,11 @@ pub fn write_tensor(path: &Path, t: &Tensor, name: &str) -> Result<(), DriverErr
 
 /// Checks that `inputs` (read from `paths`) match the graph's inputs in count, dtype and
 /// shape; the error names the file and the model input.
-pub fn check_binding(g: &Graph, inputs: &[Tensor], paths: &[std::path::PathBuf]) -> Result<(), DriverError> {
+pub fn check_binding(
+    g: &Graph,
+    inputs: &[Tensor],
+    paths: &[std::path::PathBuf],
+) -> Result<(), DriverError> {
     if inputs.len() != g.inputs.len() {
         return Err(DriverError::InputBinding {
             message: format!(

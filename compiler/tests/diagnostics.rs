@@ -57,7 +57,12 @@ fn float_init(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
     t
 }
 
-fn model(nodes: Vec<NodeProto>, inputs: &[(&str, &[i64])], outputs: &[(&str, &[i64])], inits: Vec<TensorProto>) -> Vec<u8> {
+fn model(
+    nodes: Vec<NodeProto>,
+    inputs: &[(&str, &[i64])],
+    outputs: &[(&str, &[i64])],
+    inits: Vec<TensorProto>,
+) -> Vec<u8> {
     let mut g = GraphProto::new();
     g.name = "test".into();
     g.node = nodes;
@@ -157,7 +162,12 @@ fn missing_model_file() {
 
 #[test]
 fn missing_initializer() {
-    let m = model(vec![node("Add", "add0", &["x", "b"], &["y"])], &[("x", &[1, 4])], &[("y", &[1, 4])], vec![]);
+    let m = model(
+        vec![node("Add", "add0", &["x", "b"], &["y"])],
+        &[("x", &[1, 4])],
+        &[("y", &[1, 4])],
+        vec![],
+    );
     let c = Case::new("noinit");
     c.file("m.onnx", &m);
     insta::assert_snapshot!(c.fails(&["m.onnx", "-o", "out"]));
@@ -165,7 +175,12 @@ fn missing_initializer() {
 
 #[test]
 fn unknown_op() {
-    let m = model(vec![node("FancyOp", "fancy0", &["x"], &["y"])], &[("x", &[1, 4])], &[("y", &[1, 4])], vec![]);
+    let m = model(
+        vec![node("FancyOp", "fancy0", &["x"], &["y"])],
+        &[("x", &[1, 4])],
+        &[("y", &[1, 4])],
+        vec![],
+    );
     let c = Case::new("unknownop");
     c.file("m.onnx", &m);
     insta::assert_snapshot!(c.fails(&["m.onnx", "-o", "out"]));
@@ -253,7 +268,14 @@ fn input_file_wrong_format() {
 fn input_file_missing() {
     let c = Case::new("inmissing");
     c.file("m.onnx", &relu_model());
-    insta::assert_snapshot!(c.fails(&["run", "m.onnx", "--input", "absent.npy", "--output-dir", "res"]));
+    insta::assert_snapshot!(c.fails(&[
+        "run",
+        "m.onnx",
+        "--input",
+        "absent.npy",
+        "--output-dir",
+        "res"
+    ]));
 }
 
 #[test]
@@ -261,7 +283,15 @@ fn input_count_mismatch() {
     let c = Case::new("incount");
     let x = npy_f32(&[1, 4], &[1.0, -1.0, 2.0, -2.0]);
     c.file("m.onnx", &relu_model()).file("a.npy", &x).file("b.npy", &x);
-    insta::assert_snapshot!(c.fails(&["run", "m.onnx", "--input", "a.npy", "b.npy", "--output-dir", "res"]));
+    insta::assert_snapshot!(c.fails(&[
+        "run",
+        "m.onnx",
+        "--input",
+        "a.npy",
+        "b.npy",
+        "--output-dir",
+        "res"
+    ]));
 }
 
 #[test]
@@ -285,7 +315,8 @@ fn a_good_model_runs() {
         .output()
         .expect("asplitc runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let y = asplitc::npy::read_npy(&std::fs::read(c.dir.join("y.npy")).expect("output written")).expect("npy");
+    let y = asplitc::npy::read_npy(&std::fs::read(c.dir.join("y.npy")).expect("output written"))
+        .expect("npy");
     assert_eq!(y.as_f32(), Some(&[1.0, 0.0, 2.0, 0.0][..]));
     let ir = Command::new(env!("CARGO_BIN_EXE_asplitc"))
         .args(["m.onnx", "-o", "out", "--emit", "ir"])

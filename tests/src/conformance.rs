@@ -157,13 +157,18 @@ fn case_from_dir(suite: Suite, dir: &Path) -> Result<Case, String> {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
     let mut sets = Vec::new();
     for d in sorted_entries(dir)? {
-        let is_set = d.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("test_data_set_"));
+        let is_set =
+            d.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("test_data_set_"));
         if is_set && d.is_dir() {
-            sets.push(DataSet { inputs: Inputs::Files(numbered(&d, "input")), outputs: numbered(&d, "output") });
+            sets.push(DataSet {
+                inputs: Inputs::Files(numbered(&d, "input")),
+                outputs: numbered(&d, "output"),
+            });
         }
     }
     let (rtol, atol) = tolerances(dir);
-    let generator_skip = std::fs::read_to_string(dir.join("SKIP")).ok().map(|s| s.trim().to_string());
+    let generator_skip =
+        std::fs::read_to_string(dir.join("SKIP")).ok().map(|s| s.trim().to_string());
     Ok(Case { suite, name, model: dir.join("model.onnx"), sets, rtol, atol, generator_skip })
 }
 
@@ -187,7 +192,15 @@ fn discover_light(root: &Path) -> Result<Vec<Case>, String> {
         let name = stem.strip_prefix("light_").unwrap_or(stem).to_string();
         let outputs = numbered(root, &format!("{stem}_output"));
         let sets = vec![DataSet { inputs: Inputs::Arange, outputs }];
-        cases.push(Case { suite: Suite::Light, name, model: p.clone(), sets, rtol: RTOL, atol: ATOL, generator_skip: None });
+        cases.push(Case {
+            suite: Suite::Light,
+            name,
+            model: p.clone(),
+            sets,
+            rtol: RTOL,
+            atol: ATOL,
+            generator_skip: None,
+        });
     }
     Ok(cases)
 }
@@ -212,7 +225,10 @@ pub fn run_case(case: &Case) -> Report {
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 fn skip_reason(case: &Case, ops: &BTreeSet<String>) -> Option<String> {
@@ -261,9 +277,13 @@ fn run_sets_bound(case: &Case) -> Outcome {
             let Inputs::Files(files) = &set.inputs else {
                 return Err("generated inputs cannot be bound".to_string());
             };
-            let tensors = files.iter().map(|p| read_tensor(p).map_err(|e| format!("input: {e}"))).collect::<Result<Vec<_>, _>>()?;
+            let tensors = files
+                .iter()
+                .map(|p| read_tensor(p).map_err(|e| format!("input: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
             let names = graph_input_names(&case.model);
-            let known: Vec<(String, Tensor)> = names.into_iter().zip(tensors.iter().cloned()).collect();
+            let known: Vec<(String, Tensor)> =
+                names.into_iter().zip(tensors.iter().cloned()).collect();
             let g = import_file_with_values(&case.model, &ImportOptions::default(), &known)
                 .map_err(|e| format!("import (inputs bound): {e}"))?;
             asplit_ir::verify::verify(&g).map_err(|v| format!("verify: {}", v[0]))?;
@@ -281,7 +301,12 @@ fn graph_input_names(path: &Path) -> Vec<String> {
     let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
     let Ok(m) = ModelProto::parse_from_bytes(&bytes) else { return Vec::new() };
     let inits: BTreeSet<&str> = m.graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    m.graph.input.iter().filter(|i| !inits.contains(i.name.as_str())).map(|i| i.name.clone()).collect()
+    m.graph
+        .input
+        .iter()
+        .filter(|i| !inits.contains(i.name.as_str()))
+        .map(|i| i.name.clone())
+        .collect()
 }
 
 fn one_line(s: &str) -> String {
@@ -302,7 +327,13 @@ fn load_inputs(g: &asplit_ir::Graph, set: &DataSet) -> Result<Vec<Tensor>, Strin
     }
 }
 
-fn check_set(g: &asplit_ir::Graph, inputs: &[Tensor], set: &DataSet, rtol: f64, atol: f64) -> Result<(), String> {
+fn check_set(
+    g: &asplit_ir::Graph,
+    inputs: &[Tensor],
+    set: &DataSet,
+    rtol: f64,
+    atol: f64,
+) -> Result<(), String> {
     let outs = asplit_ir::interp::run(g, inputs).map_err(|e| format!("run: {e}"))?;
     if outs.len() != set.outputs.len() {
         return Err(format!("{} outputs, {} expected", outs.len(), set.outputs.len()));
@@ -355,10 +386,16 @@ pub fn known_failures(path: &Path) -> BTreeMap<String, String> {
 }
 
 /// Renders docs/conformance.md.
-pub fn render_markdown(reports: &[Report], known: &BTreeMap<String, String>, command: &str) -> String {
+pub fn render_markdown(
+    reports: &[Report],
+    known: &BTreeMap<String, String>,
+    command: &str,
+) -> String {
     let mut md = String::new();
     md.push_str("# Conformance\n\n");
-    md.push_str("Generated by the conformance test (`tests/tests/conformance.rs`); do not edit by hand.\n");
+    md.push_str(
+        "Generated by the conformance test (`tests/tests/conformance.rs`); do not edit by hand.\n",
+    );
     let _ = writeln!(md, "Reproduce with `{command}`.\n");
     md.push_str(
         "Each case of the ONNX backend test data is imported, verified and run by the reference \
@@ -392,16 +429,25 @@ fn summary_table(md: &mut String, reports: &[Report]) {
     md.push_str("## Summary\n\n| suite | passed | failed | skipped | total | passed / run |\n|---|---:|---:|---:|---:|---:|\n");
     for suite in Suite::ALL {
         let (p, f, s) = counts(reports.iter().filter(|r| r.case.suite == suite));
-        let _ = writeln!(md, "| {} | {p} | {f} | {s} | {} | {p}/{} |", suite.name(), p + f + s, p + f);
+        let _ =
+            writeln!(md, "| {} | {p} | {f} | {s} | {} | {p}/{} |", suite.name(), p + f + s, p + f);
     }
     let (p, f, s) = counts(reports.iter());
     let _ = writeln!(md, "| **all** | {p} | {f} | {s} | {} | {p}/{} |\n", p + f + s, p + f);
 }
 
 fn light_table(md: &mut String, reports: &[Report]) {
-    md.push_str("## Light models\n\n| model | result | interpreter time (import + run) |\n|---|---|---:|\n");
+    md.push_str(
+        "## Light models\n\n| model | result | interpreter time (import + run) |\n|---|---|---:|\n",
+    );
     for r in reports.iter().filter(|r| r.case.suite == Suite::Light) {
-        let _ = writeln!(md, "| {} | {} | {:.2} s |", r.case.name, outcome_word(&r.outcome), r.time.as_secs_f64());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.2} s |",
+            r.case.name,
+            outcome_word(&r.outcome),
+            r.time.as_secs_f64()
+        );
     }
     md.push('\n');
 }
@@ -430,7 +476,8 @@ fn failure_list(md: &mut String, reports: &[Report], known: &BTreeMap<String, St
     for r in reports {
         if let Outcome::Fail(why) = &r.outcome {
             any = true;
-            let cause = known.get(&r.case.key()).map(String::as_str).unwrap_or("(not a known failure)");
+            let cause =
+                known.get(&r.case.key()).map(String::as_str).unwrap_or("(not a known failure)");
             let _ = writeln!(md, "- `{}`: {cause} — `{}`", r.case.key(), why.replace('`', "'"));
         }
     }
@@ -446,7 +493,8 @@ fn bound_list(md: &mut String, reports: &[Report]) {
         .filter(|r| r.bound_inputs)
         .map(|r| format!("`{}` ({})", r.case.key(), outcome_word(&r.outcome)))
         .collect();
-    let _ = writeln!(md, "## Bound at compile time\n\n{} case(s): {}\n", bound.len(), bound.join(", "));
+    let _ =
+        writeln!(md, "## Bound at compile time\n\n{} case(s): {}\n", bound.len(), bound.join(", "));
 }
 
 fn skip_list(md: &mut String, reports: &[Report]) {

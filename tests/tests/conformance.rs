@@ -5,7 +5,9 @@
 //! or when a listed case no longer fails (so the list cannot go stale). Set
 //! `ASPLIT_CONFORMANCE_SUITES=node,light` to run a subset (the doc is then not rewritten).
 
-use asplit_tests::conformance::{discover, known_failures, render_markdown, run_all, Outcome, Suite};
+use asplit_tests::conformance::{
+    discover, known_failures, render_markdown, run_all, Outcome, Suite,
+};
 use asplit_tests::{node_tests_dir, workspace_root};
 
 #[test]
@@ -49,9 +51,16 @@ fn onnx_backend_conformance() {
             Outcome::Skip(_) => skip += 1,
         }
     }
-    eprintln!("conformance: {pass} passed, {fail} failed ({} unexpected), {skip} skipped", unexpected.len());
+    eprintln!(
+        "conformance: {pass} passed, {fail} failed ({} unexpected), {skip} skipped",
+        unexpected.len()
+    );
     assert!(unexpected.is_empty(), "unexpected failures:\n{}", unexpected.join("\n"));
     if only.is_none() {
-        assert!(stale.is_empty(), "known failures that now pass (remove them):\n{}", stale.join("\n"));
+        assert!(
+            stale.is_empty(),
+            "known failures that now pass (remove them):\n{}",
+            stale.join("\n")
+        );
     }
 }

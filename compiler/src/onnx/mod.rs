@@ -58,8 +58,8 @@ pub fn import_file_with_values(
     opts: &ImportOptions,
     known: &[(String, Tensor)],
 ) -> Result<Graph, ImportError> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| ImportError::Io { path: path.to_path_buf(), error })?;
+    let bytes =
+        std::fs::read(path).map_err(|error| ImportError::Io { path: path.to_path_buf(), error })?;
     let base = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
     import_bytes_with_values(&bytes, base, opts, known)
 }

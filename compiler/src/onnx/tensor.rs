@@ -320,8 +320,8 @@ fn encode_raw(d: &TensorData) -> Vec<u8> {
 /// Reads a file holding one serialized `TensorProto` (the ONNX test-data `.pb` layout);
 /// external data is resolved relative to the file's directory.
 pub fn read_tensor_pb(path: &Path) -> Result<Tensor, ImportError> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| ImportError::Io { path: path.to_path_buf(), error })?;
+    let bytes =
+        std::fs::read(path).map_err(|error| ImportError::Io { path: path.to_path_buf(), error })?;
     let proto = TensorProto::parse_from_bytes(&bytes)
         .map_err(|e| ImportError::Parse { what: "tensor", message: e.to_string() })?;
     tensor_from_proto(&proto, path.parent())
