@@ -442,15 +442,7 @@ fn unsupported_features_are_explicit() {
         .output_any("rm");
     assert!(m.fails("onnx::unsupported").contains("training mode"));
 
-    // Pad wrap, Resize antialias, blocked quantization, sparse constants, training dropout.
-    let pad = with(node("Pad", "pad", &["x", "p"], &["y"]), vec![a_str("mode", "wrap")]);
-    let m = M::new(19)
-        .input("x", &[2, 2])
-        .init(i64_init("p", &[4], &[1, 1, 1, 1]))
-        .node(pad)
-        .output("y", &[4, 4]);
-    assert!(m.fails("onnx::unsupported").contains("mode `wrap`"));
-
+    // Resize antialias, blocked quantization, sparse constants, training dropout.
     let rs = with(node("Resize", "rs", &["x", "", "sc"], &["y"]), vec![a_int("antialias", 1)]);
     let m = M::new(18)
         .input("x", &[1, 1, 4, 4])
@@ -1013,6 +1005,20 @@ fn dropout_is_identity_and_a_used_mask_is_all_true() {
 }
 
 #[test]
+fn pad_wrap_imports_with_full_rank_pads() {
+    let pad = with(node("Pad", "pad", &["x", "p", "", "ax"], &["y"]), vec![a_str("mode", "wrap")]);
+    let g = M::new(19)
+        .input("x", &[2, 2])
+        .init(i64_init("p", &[2], &[1, 3]))
+        .init(i64_init("ax", &[1], &[-1]))
+        .node(pad)
+        .output("y", &[2, 6])
+        .ok();
+    let a = only(&g, OpKind::Pad);
+    assert_eq!((a.str("mode").unwrap(), ints_of(a, "pads")), ("wrap", vec![0, 1, 0, 3]));
+}
+
+#[test]
 fn resize_sizes_scales_and_policies() {
     let resize = |attrs: Vec<AttributeProto>, scales: Option<&[f32]>, sizes: Option<&[i64]>| {
         let mut m = M::new(19).input("x", &[1, 1, 4, 6]);
@@ -1295,8 +1301,6 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     ("test_training_dropout_default", "onnx::unsupported"),
     ("test_training_dropout_default_mask", "onnx::unsupported"),
     ("test_training_dropout_mask", "onnx::unsupported"),
-    // Pad mode wrap
-    ("test_wrap_pad", "onnx::unsupported"),
 ];
 
 /// ONNX element type codes the IR has: float, uint8, int8, int32, int64, bool, float16, double.

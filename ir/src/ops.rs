@@ -381,7 +381,7 @@ pub static OPS: &[OpDef] = &[
     op!(Expand, "expand", ["x"], opt 0, "Broadcasts to the given (resolved) shape.",
         attrs &[a("shape", K::Ints)], shape shape::expand, eval kernel::expand),
     op!(Pad, "pad", ["x"], opt 0,
-        "Pads every axis; pads = begins ++ ends (negative crops); mode = constant | reflect | edge.",
+        "Pads every axis; pads = begins ++ ends (negative crops); mode = constant | reflect | edge | wrap.",
         attrs &[a("pads", K::Ints), ad("mode", K::Str, D::Str("constant")),
                 ad("value", K::Float, D::Float(0.0))],
         shape shape::pad, eval kernel::pad),

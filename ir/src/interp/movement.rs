@@ -3,7 +3,8 @@
 //!
 //! Slice follows ONNX exactly (negative starts/ends count from the end, then clamp; steps
 //! may be negative); gather accepts negative indices and rejects out-of-range ones; pad
-//! supports constant, reflect and edge modes and negative (cropping) pads.
+//! supports constant, reflect, edge and wrap modes and negative (cropping) pads. Wrap crops
+//! first and then repeats the kept part periodically (as onnxruntime does).
 
 use super::common::{
     any_dtype, broadcast_index, elems, expect_shape, input, invalid, make, next_index, norm_axis,
@@ -287,14 +288,17 @@ fn pad_axis_map(
     after: i64,
     mode: &str,
 ) -> Result<Vec<Option<usize>>, InterpError> {
-    let d = dim as i64;
-    let out = d.checked_add(before).and_then(|v| v.checked_add(after)).unwrap_or(-1);
+    // i128: pads may be anywhere in i64 (a huge begin and a huge negative end cancel out).
+    let (d, b, e) = (dim as i128, i128::from(before), i128::from(after));
+    let out = d + b + e;
     if out < 0 {
         return Err(invalid(cx, format!("pads {before},{after} crop more than the dim {dim}")));
     }
+    // The part kept after cropping, [lo, hi) (wrap repeats it).
+    let (lo, hi) = ((-b).clamp(0, d), (d + e.min(0)).max((-b).clamp(0, d)));
     (0..out)
         .map(|o| {
-            let i = o - before;
+            let i = o - b;
             if (0..d).contains(&i) {
                 return Ok(Some(i as usize));
             }
@@ -308,6 +312,10 @@ fn pad_axis_map(
                     let r = i.rem_euclid(period);
                     Ok(Some(if r < d { r } else { period - r } as usize))
                 }
+                "wrap" if hi == lo => {
+                    Err(invalid(cx, "cannot wrap-pad an axis cropped to nothing"))
+                }
+                "wrap" => Ok(Some((lo + (i - lo).rem_euclid(hi - lo)) as usize)),
                 other => Err(unsupported(cx, format!("mode = \"{other}\""))),
             }
         })
@@ -483,6 +491,33 @@ mod tests {
         assert_eq!(vals(&y), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
         let y = run1(OpKind::Pad, &pad_attrs(&[-1, 1], "constant", 0.0), &[&x], DType::F32, &[3]);
         assert_eq!(vals(&y), vec![2.0, 3.0, 0.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[2, 4], "wrap", 0.0), &[&x], DType::F32, &[9]);
+        assert_eq!(vals(&y), vec![2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+    }
+
+    #[test]
+    fn wrap_pad_repeats_the_part_left_after_cropping() {
+        // onnxruntime: crop first, then wrap the rest ([0..5) → [1, 2, 3, 4] → …).
+        let x = f32t(&[5], &[0.0, 1.0, 2.0, 3.0, 4.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[-1, 3], "wrap", 0.0), &[&x], DType::F32, &[7]);
+        assert_eq!(vals(&y), vec![1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[3, -1], "wrap", 0.0), &[&x], DType::F32, &[7]);
+        assert_eq!(vals(&y), vec![1.0, 2.0, 3.0, 0.0, 1.0, 2.0, 3.0]);
+        let y = run1(OpKind::Pad, &pad_attrs(&[-2, 4], "wrap", 0.0), &[&x], DType::F32, &[7]);
+        assert_eq!(vals(&y), vec![2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 2.0]);
+        let outs = [TensorType::new(DType::F32, [1])];
+        let err = try_run(OpKind::Pad, &pad_attrs(&[-5, 1], "wrap", 0.0), &[&x], &outs);
+        assert!(err.unwrap_err().to_string().contains("cropped to nothing"));
+    }
+
+    #[test]
+    fn wrap_pad_2d_matches_numpy() {
+        // numpy.pad(arange(6).reshape(2, 3), ((1, 0), (1, 2)), mode="wrap")
+        let x = iota(&[2, 3]);
+        let y =
+            run1(OpKind::Pad, &pad_attrs(&[1, 1, 0, 2], "wrap", 0.0), &[&x], DType::I64, &[3, 6]);
+        let want = [5, 3, 4, 5, 3, 4, 2, 0, 1, 2, 0, 1, 5, 3, 4, 5, 3, 4];
+        assert_eq!(i64s(&y), want);
     }
 
     #[test]

@@ -230,13 +230,14 @@ pub fn expand(cx: &ShapeCx) -> ShapeResult {
 }
 
 /// `pad`: dimension i becomes `d + pads[i] + pads[rank + i]` (negative pads crop, the result
-/// must stay ≥ 0). `reflect` and `edge` copy input elements into the padding, so they cannot
-/// pad an empty axis.
+/// must stay ≥ 0). `reflect`, `edge` and `wrap` copy input elements into the padding, so they
+/// cannot pad an empty axis; `wrap` repeats what is left after cropping, so that must not be
+/// empty either.
 pub fn pad(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     let x = cx.input(0)?;
     let pads = cx.ints("pads")?;
-    let mode = cx.choice("mode", &["constant", "reflect", "edge"])?;
+    let mode = cx.choice("mode", &["constant", "reflect", "edge", "wrap"])?;
     let rank = x.rank();
     cx.expect_len("pads", pads, 2 * rank, &format!("begins ++ ends for rank {rank}"))?;
     let mut shape = Vec::with_capacity(rank);
@@ -250,6 +251,12 @@ pub fn pad(cx: &ShapeCx) -> ShapeResult {
             return Err(cx.err(format!(
                 "attribute `pads` = {pads:?} pads axis {i}, which is empty, in mode \"{mode}\" \
                  (only mode \"constant\" can pad an empty axis)"
+            )));
+        }
+        if mode == "wrap" && pb.max(pe) > 0 && di + pb.min(0) + pe.min(0) <= 0 {
+            return Err(cx.err(format!(
+                "attribute `pads` = {pads:?} crops axis {i} (size {d}) to nothing and pads it in \
+                 mode \"wrap\", which repeats what is left"
             )));
         }
         shape.push(
@@ -540,7 +547,10 @@ mod tests {
         let p = pad_attrs(&[0, 0, 0, 6, 0, 0, 0, 0], "reflect");
         assert_eq!(shape_of(OpKind::Pad, std::slice::from_ref(&x), p), vec![1, 3, 4, 11]);
         let p = pad_attrs(&[0, 0, 5, 0, 0, 0, 0, 0], "edge");
-        assert_eq!(shape_of(OpKind::Pad, &[x], p), vec![1, 3, 9, 5]);
+        assert_eq!(shape_of(OpKind::Pad, std::slice::from_ref(&x), p), vec![1, 3, 9, 5]);
+        // Wrap pads may exceed the axis too, and may crop the other end.
+        let p = pad_attrs(&[0, 0, 9, -1, 0, 0, 0, 0], "wrap");
+        assert_eq!(shape_of(OpKind::Pad, &[x], p), vec![1, 3, 13, 4]);
     }
 
     #[test]
@@ -567,8 +577,16 @@ mod tests {
         expect_err(
             OpKind::Pad,
             &x(),
-            pad_attrs(&[0; 8], "wrap"),
-            &["attribute `mode` = \"wrap\" is not supported (expected one of: constant, reflect, edge)"],
+            pad_attrs(&[0; 8], "circular"),
+            &["attribute `mode` = \"circular\" is not supported (expected one of: constant, \
+               reflect, edge, wrap)"],
+        );
+        expect_err(
+            OpKind::Pad,
+            &x(),
+            pad_attrs(&[0, 0, 0, 2, 0, 0, 0, -5], "wrap"),
+            &["`pads` = [0, 0, 0, 2, 0, 0, 0, -5] crops axis 3 (size 5) to nothing and pads it \
+               in mode \"wrap\""],
         );
     }
 

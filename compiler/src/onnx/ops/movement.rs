@@ -139,8 +139,7 @@ pub(crate) fn import_pad(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
     let rank = cx.ty(x).rank();
     let mode = cx.attrs.string_or("mode", "constant")?;
     match mode.as_str() {
-        "constant" | "reflect" | "edge" => {}
-        "wrap" => return Err(cx.unsupported("mode `wrap`")),
+        "constant" | "reflect" | "edge" | "wrap" => {}
         other => {
             return Err(cx.attr_err(
                 "mode",
