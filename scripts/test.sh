@@ -14,7 +14,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
-cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 
 stray=$(find . -name '*.snap.new' -not -path './target/*' | head -n 5)
 if [ -n "$stray" ]; then
