@@ -168,3 +168,66 @@ impl Verifier<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::{Attr, Attrs};
+    use crate::ops::OpKind;
+    use crate::types::{DType, TensorType};
+
+    fn f32s(shape: &[usize]) -> TensorType {
+        TensorType::new(DType::F32, shape.to_vec())
+    }
+
+    #[test]
+    fn a_good_graph_verifies() {
+        let mut g = Graph::new("ok");
+        let x = g.add_input(Some("x".into()), f32s(&[2, 3]));
+        let n = g.add_node(OpKind::Relu, Attrs::new(), vec![x]).unwrap();
+        g.outputs = vec![g.nodes[n].outputs[0]];
+        assert_eq!(verify(&g), Ok(()));
+    }
+
+    #[test]
+    fn every_violation_is_reported() {
+        let mut g = Graph::new("bad");
+        let x = g.add_input(None, f32s(&[2, 3]));
+        // Wrong result type, an unknown attribute, and a missing one.
+        let attrs = Attrs::new().with("bogus", Attr::Int(1));
+        let relu = g.add_node_typed(OpKind::Relu, attrs, vec![x], vec![f32s(&[3, 2])]);
+        let softmax = g.add_node_typed(OpKind::Softmax, Attrs::new(), vec![x], vec![f32s(&[2, 3])]);
+        // Too many operands.
+        let y = g.nodes[relu].outputs[0];
+        let add = g.add_node_typed(OpKind::Add, Attrs::new(), vec![x, y, x], vec![f32s(&[2, 3])]);
+        // Use before definition: move `add` before `relu`.
+        g.order = vec![add, relu, softmax];
+        g.outputs = vec![g.nodes[softmax].outputs[0]];
+        let v = verify(&g).unwrap_err();
+        let text: Vec<String> = v.iter().map(|v| v.to_string()).collect();
+        let has = |s: &str| text.iter().any(|t| t.contains(s));
+        assert!(has("node 0 (add): takes 2 operands, has 3"), "{text:?}");
+        assert!(has("node 0 (add): operand 1 is used before it is defined"), "{text:?}");
+        assert!(has("node 1 (relu): unknown attribute `bogus`"), "{text:?}");
+        assert!(
+            has("node 1 (relu): result 0 has type f32[3,2], the shape rule gives f32[2,3]"),
+            "{text:?}"
+        );
+        assert!(has("node 2 (softmax): missing attribute `axis`"), "{text:?}");
+        assert!(v.len() >= 5);
+    }
+
+    #[test]
+    fn graph_level_violations() {
+        let mut g = Graph::new("empty");
+        let x = g.add_input(None, f32s(&[1]));
+        g.inputs.push(x);
+        let v = verify(&g).unwrap_err();
+        let text: Vec<String> = v.iter().map(|v| v.to_string()).collect();
+        assert!(text.iter().any(|t| t == "graph: the graph has no outputs"), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.contains("input 1 is not defined as graph input 1")),
+            "{text:?}"
+        );
+    }
+}
