@@ -1,12 +1,14 @@
 //! Reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
 //!
-//! Supports little-endian (or byte-order-free) `f4 f8 f2 i8 i4 i1 u1 b1` arrays in C order.
-//! Fortran order, big-endian data, object arrays and structured dtypes are rejected with an
-//! error that says which. The payload length is checked against the header's shape before any
-//! tensor is built. Pickled arrays are never executed (there is no unpickler here).
+//! Supports little-endian (or byte-order-free) `f4 f8 f2 i8 i4 i2 i1 u8 u4 u2 u1 b1` arrays in
+//! C order. Fortran order, big-endian data, object arrays and structured dtypes are rejected
+//! with an error that says which. The payload length is checked against the header's shape
+//! before any tensor is built. Pickled arrays are never executed (there is no unpickler
+//! here). NumPy itself has no bf16, float8, 4- or 2-bit dtypes, so tensors of those cannot
+//! be written as `.npy` (the error says to use `.pb`).
 
 use asplit_ir::{DType, Tensor, TensorData};
-use half::f16;
+use half::{bf16, f16};
 use thiserror::Error;
 
 /// Why a `.npy` byte string could not be read.
@@ -22,8 +24,13 @@ pub enum NpyError {
     #[error("malformed .npy header: {0}")]
     Header(String),
     /// The dtype is not one asplitc reads.
-    #[error("unsupported .npy dtype `{0}` (supported: <f4 <f8 <f2 <i8 <i4 |i1 |u1 |b1)")]
+    #[error(
+        "unsupported .npy dtype `{0}` (supported: <f4 <f8 <f2 <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1 |b1)"
+    )]
     DType(String),
+    /// The tensor's dtype has no NumPy equivalent.
+    #[error("NumPy has no {0} dtype, so the tensor cannot be written as .npy; write a .pb file")]
+    NoNumpyDType(DType),
     /// Fortran-ordered array.
     #[error("Fortran-ordered arrays are not supported; save with np.ascontiguousarray")]
     FortranOrder,
@@ -114,7 +121,11 @@ fn decode_payload(descr: &str, shape: Vec<usize>, data: &[u8]) -> Result<Tensor,
         "<f2" | "f2" => DType::F16,
         "<i8" | "i8" => DType::I64,
         "<i4" | "i4" => DType::I32,
+        "<i2" | "i2" => DType::I16,
         "|i1" | "i1" => DType::I8,
+        "<u8" | "u8" => DType::U64,
+        "<u4" | "u4" => DType::U32,
+        "<u2" | "u2" => DType::U16,
         "|u1" | "u1" => DType::U8,
         "|b1" | "b1" => DType::Bool,
         other => return Err(NpyError::DType(other.to_string())),
@@ -137,7 +148,9 @@ fn decode_payload(descr: &str, shape: Vec<usize>, data: &[u8]) -> Result<Tensor,
     Tensor::new(shape, td).map_err(|e| NpyError::Header(e.to_string()))
 }
 
-/// Decodes little-endian elements; `data.len()` is a multiple of the element size.
+/// Decodes little-endian elements, one element per [`DType::size_bytes`] bytes (coded
+/// dtypes: one code per byte, bits beyond the type's width cleared); `data.len()` is a
+/// multiple of the element size.
 pub(crate) fn decode_le(dtype: DType, data: &[u8]) -> TensorData {
     fn chunks<const N: usize, T>(d: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
         d.chunks_exact(N).map(|c| f(c.try_into().unwrap_or([0; N]))).collect()
@@ -146,26 +159,46 @@ pub(crate) fn decode_le(dtype: DType, data: &[u8]) -> TensorData {
         DType::F32 => TensorData::F32(chunks(data, f32::from_le_bytes)),
         DType::F64 => TensorData::F64(chunks(data, f64::from_le_bytes)),
         DType::F16 => TensorData::F16(chunks(data, |b: [u8; 2]| f16::from_le_bytes(b))),
+        DType::BF16 => TensorData::BF16(chunks(data, |b: [u8; 2]| bf16::from_le_bytes(b))),
         DType::I64 => TensorData::I64(chunks(data, i64::from_le_bytes)),
         DType::I32 => TensorData::I32(chunks(data, i32::from_le_bytes)),
+        DType::I16 => TensorData::I16(chunks(data, i16::from_le_bytes)),
         DType::I8 => TensorData::I8(data.iter().map(|&b| b as i8).collect()),
+        DType::U64 => TensorData::U64(chunks(data, u64::from_le_bytes)),
+        DType::U32 => TensorData::U32(chunks(data, u32::from_le_bytes)),
+        DType::U16 => TensorData::U16(chunks(data, u16::from_le_bytes)),
         DType::U8 => TensorData::U8(data.to_vec()),
         DType::Bool => TensorData::Bool(data.iter().map(|&b| b != 0).collect()),
+        coded => match coded.coded() {
+            Some(c) => TensorData::Codes(c, data.iter().map(|&b| b & c.mask()).collect()),
+            None => TensorData::U8(data.to_vec()),
+        },
     }
 }
 
-/// Serializes a tensor as a version 1.0 `.npy` file.
-pub fn write_npy(t: &Tensor) -> Vec<u8> {
-    let descr = match t.dtype() {
+/// The `.npy` `descr` of a dtype, if NumPy has one.
+fn descr(d: DType) -> Option<&'static str> {
+    Some(match d {
         DType::F32 => "<f4",
         DType::F64 => "<f8",
         DType::F16 => "<f2",
         DType::I64 => "<i8",
         DType::I32 => "<i4",
+        DType::I16 => "<i2",
         DType::I8 => "|i1",
+        DType::U64 => "<u8",
+        DType::U32 => "<u4",
+        DType::U16 => "<u2",
         DType::U8 => "|u1",
         DType::Bool => "|b1",
-    };
+        _ => return None,
+    })
+}
+
+/// Serializes a tensor as a version 1.0 `.npy` file; fails for dtypes NumPy lacks (bf16,
+/// the coded types).
+pub fn write_npy(t: &Tensor) -> Result<Vec<u8>, NpyError> {
+    let descr = descr(t.dtype()).ok_or(NpyError::NoNumpyDType(t.dtype()))?;
     let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
     let shape = match dims.len() {
         1 => format!("({},)", dims[0]),
@@ -182,20 +215,29 @@ pub fn write_npy(t: &Tensor) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     encode_le(t.data(), &mut out);
-    out
+    Ok(out)
 }
 
-/// Appends the elements little-endian.
+/// Appends the elements little-endian (coded dtypes: one code per byte).
 pub(crate) fn encode_le(d: &TensorData, out: &mut Vec<u8>) {
+    fn each<T, const N: usize>(out: &mut Vec<u8>, v: &[T], f: impl Fn(&T) -> [u8; N]) {
+        out.reserve(v.len().saturating_mul(N));
+        v.iter().for_each(|x| out.extend_from_slice(&f(x)));
+    }
     match d {
-        TensorData::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        TensorData::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        TensorData::F16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        TensorData::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        TensorData::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        TensorData::I8(v) => out.extend(v.iter().map(|&x| x as u8)),
-        TensorData::U8(v) => out.extend_from_slice(v),
-        TensorData::Bool(v) => out.extend(v.iter().map(|&x| x as u8)),
+        TensorData::F32(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::F64(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::F16(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::BF16(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::I64(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::I32(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::I16(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::I8(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::U64(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::U32(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::U16(v) => each(out, v, |x| x.to_le_bytes()),
+        TensorData::U8(v) | TensorData::Codes(_, v) => out.extend_from_slice(v),
+        TensorData::Bool(v) => each(out, v, |&x| [x as u8]),
     }
 }
 
@@ -208,18 +250,33 @@ mod tests {
         let base = Tensor::from_f32([2, 3], vec![1.5, -2.0, 0.0, 3.25, 7.0, -0.5]).unwrap();
         for d in DType::ALL {
             let t = base.cast(d);
-            let back = read_npy(&write_npy(&t)).unwrap();
-            assert_eq!(back, t, "{d}");
+            match write_npy(&t) {
+                Ok(bytes) => assert_eq!(read_npy(&bytes).unwrap(), t, "{d}"),
+                Err(e) => {
+                    assert!(d == DType::BF16 || d.coded().is_some(), "{d}: {e}");
+                    assert_eq!(e, NpyError::NoNumpyDType(d));
+                }
+            }
         }
         let scalar = Tensor::from_f32([], vec![4.0]).unwrap();
-        assert_eq!(read_npy(&write_npy(&scalar)).unwrap(), scalar);
+        assert_eq!(read_npy(&write_npy(&scalar).unwrap()).unwrap(), scalar);
+    }
+
+    #[test]
+    fn reads_what_numpy_writes_for_the_wide_integers() {
+        let t = Tensor::new([2], TensorData::U64(vec![u64::MAX, 3])).unwrap();
+        let bytes = write_npy(&t).unwrap();
+        assert!(bytes.windows(5).any(|w| w == b"'<u8'"));
+        assert_eq!(read_npy(&bytes).unwrap(), t);
+        let t = Tensor::new([1], TensorData::I16(vec![-300])).unwrap();
+        assert!(write_npy(&t).unwrap().windows(5).any(|w| w == b"'<i2'"));
     }
 
     #[test]
     fn rejects_bad_files() {
         assert_eq!(read_npy(b""), Err(NpyError::Magic));
         assert_eq!(read_npy(b"hello world"), Err(NpyError::Magic));
-        let good = write_npy(&Tensor::from_f32([4], vec![1.0; 4]).unwrap());
+        let good = write_npy(&Tensor::from_f32([4], vec![1.0; 4]).unwrap()).unwrap();
         for cut in [7, 9, 20, good.len() - 1] {
             assert!(read_npy(&good[..cut]).is_err(), "cut at {cut}");
         }

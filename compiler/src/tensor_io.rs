@@ -51,7 +51,10 @@ fn extension(path: &Path) -> Option<String> {
 /// Writes a tensor as `.pb` or `.npy`, by extension.
 pub fn write_tensor(path: &Path, t: &Tensor, name: &str) -> Result<(), DriverError> {
     let bytes = match extension(path).as_deref() {
-        Some("npy") => npy::write_npy(t),
+        Some("npy") => npy::write_npy(t).map_err(|e| DriverError::TensorFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
         Some("pb") => {
             tensor_to_proto(t, name).write_to_bytes().map_err(|e| DriverError::TensorFile {
                 path: path.to_path_buf(),

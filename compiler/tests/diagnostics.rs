@@ -85,7 +85,7 @@ fn relu_model() -> Vec<u8> {
 
 fn npy_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
     let t = asplit_ir::Tensor::from_f32(shape.to_vec(), values.to_vec()).expect("valid tensor");
-    asplitc::npy::write_npy(&t)
+    asplitc::npy::write_npy(&t).expect("f32 has a NumPy dtype")
 }
 
 struct Case {
@@ -246,7 +246,7 @@ fn input_file_wrong_shape() {
 fn input_file_wrong_dtype() {
     let c = Case::new("indtype");
     let t = asplit_ir::Tensor::from_i64(vec![1, 4], vec![1, 2, 3, 4]).expect("valid");
-    c.file("m.onnx", &relu_model()).file("x.npy", &asplitc::npy::write_npy(&t));
+    c.file("m.onnx", &relu_model()).file("x.npy", &asplitc::npy::write_npy(&t).expect("i64 npy"));
     insta::assert_snapshot!(c.fails(&["run", "m.onnx", "--input", "x.npy", "--output-dir", "res"]));
 }
 

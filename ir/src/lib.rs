@@ -7,6 +7,7 @@
 //! `asplitc` package) nor of LLVM.
 
 pub mod attr;
+pub mod coded;
 pub mod graph;
 pub mod interp;
 pub mod opdoc;
@@ -19,6 +20,7 @@ pub mod types;
 pub mod verify;
 
 pub use attr::{Attr, AttrKind, Attrs};
+pub use coded::{CastOptions, CodedType, RoundMode};
 pub use graph::{Graph, NodeId, ValueDef, ValueId};
 pub use ops::{OpDef, OpKind, OPS};
 pub use tensor::{Tensor, TensorData};

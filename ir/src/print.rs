@@ -200,7 +200,7 @@ fn write_tensor(out: &mut String, t: &Tensor, opts: &PrintOptions) {
     write_type(out, &t.ty());
     out.push_str(": ");
     let d = t.data();
-    if is_splat(d) {
+    if d.is_splat() {
         out.push_str("splat(");
         write_elems(out, d, 1);
         out.push(')');
@@ -214,30 +214,8 @@ fn write_tensor(out: &mut String, t: &Tensor, opts: &PrintOptions) {
     out.push('>');
 }
 
-/// True when the tensor is non-empty and all its elements have the same bit pattern.
-fn is_splat(d: &TensorData) -> bool {
-    fn same<T, K: PartialEq>(v: &[T], key: impl Fn(&T) -> K) -> bool {
-        match v.first() {
-            Some(first) => {
-                let k = key(first);
-                v.iter().all(|x| key(x) == k)
-            }
-            None => false,
-        }
-    }
-    match d {
-        TensorData::F32(v) => same(v, |x| x.to_bits()),
-        TensorData::F64(v) => same(v, |x| x.to_bits()),
-        TensorData::F16(v) => same(v, |x| x.to_bits()),
-        TensorData::I64(v) => same(v, |x| *x),
-        TensorData::I32(v) => same(v, |x| *x),
-        TensorData::I8(v) => same(v, |x| *x),
-        TensorData::U8(v) => same(v, |x| *x),
-        TensorData::Bool(v) => same(v, |x| *x),
-    }
-}
-
-/// The first `n` elements, comma-separated.
+/// The first `n` elements, comma-separated. Coded dtypes print their values: integers for
+/// `i4`…`u2`, floats for the 8- and 4-bit floats.
 fn write_elems(out: &mut String, d: &TensorData, n: usize) {
     fn ints<T: fmt::Display>(out: &mut String, v: &[T], n: usize) {
         write_seq(out, v.iter().take(n), |o, x| {
@@ -248,11 +226,22 @@ fn write_elems(out: &mut String, d: &TensorData, n: usize) {
         TensorData::F32(v) => write_seq(out, v.iter().take(n), |o, x| write_f32(o, *x)),
         TensorData::F64(v) => write_seq(out, v.iter().take(n), |o, x| write_f64(o, *x)),
         TensorData::F16(v) => write_seq(out, v.iter().take(n), |o, x| write_f32(o, x.to_f32())),
+        TensorData::BF16(v) => write_seq(out, v.iter().take(n), |o, x| write_f32(o, x.to_f32())),
         TensorData::I64(v) => ints(out, v, n),
         TensorData::I32(v) => ints(out, v, n),
+        TensorData::I16(v) => ints(out, v, n),
         TensorData::I8(v) => ints(out, v, n),
+        TensorData::U64(v) => ints(out, v, n),
+        TensorData::U32(v) => ints(out, v, n),
+        TensorData::U16(v) => ints(out, v, n),
         TensorData::U8(v) => ints(out, v, n),
         TensorData::Bool(v) => ints(out, v, n),
+        TensorData::Codes(c, v) if c.is_float() => {
+            write_seq(out, v.iter().take(n), |o, &x| write_f64(o, c.to_f64(x)))
+        }
+        TensorData::Codes(c, v) => write_seq(out, v.iter().take(n), |o, &x| {
+            let _ = write!(o, "{}", c.to_i64(x));
+        }),
     }
 }
 

@@ -1,12 +1,17 @@
 //! Dense host tensors: the payload of constants and the values the interpreter computes.
 //!
 //! A [`Tensor`] owns its elements in a typed vector ([`TensorData`]) and always holds exactly
-//! `numel(shape)` of them; the constructors check that. Conversions between dtypes follow
-//! ONNX `Cast` semantics (float→int truncates toward zero, saturating; bool is 0/1).
-//! This file does no arithmetic beyond conversions: kernels live in `interp/`.
+//! `numel(shape)` of them; the constructors check that. The coded dtypes (4- and 2-bit
+//! integers, 8- and 4-bit floats) share one storage, [`TensorData::Codes`]: one byte per
+//! element holding the element's code (see [`crate::coded`]) and the dtype as a tag.
+//! Conversions between dtypes follow ONNX `Cast` semantics (float→int truncates toward zero,
+//! saturating to i64, then integer narrowing wraps; bool is 0/1; coded floats round to
+//! nearest even, see [`crate::coded`]). This file does no arithmetic beyond conversions:
+//! kernels live in `interp/`.
 
+use crate::coded::{bf16_from_f64, CastOptions, CodedType};
 use crate::types::{DType, TensorType};
-use half::f16;
+use half::{bf16, f16};
 use thiserror::Error;
 
 /// Typed element storage.
@@ -18,16 +23,28 @@ pub enum TensorData {
     F64(Vec<f64>),
     /// f16 elements.
     F16(Vec<f16>),
+    /// bf16 elements.
+    BF16(Vec<bf16>),
     /// i64 elements.
     I64(Vec<i64>),
     /// i32 elements.
     I32(Vec<i32>),
+    /// i16 elements.
+    I16(Vec<i16>),
     /// i8 elements.
     I8(Vec<i8>),
+    /// u64 elements.
+    U64(Vec<u64>),
+    /// u32 elements.
+    U32(Vec<u32>),
+    /// u16 elements.
+    U16(Vec<u16>),
     /// u8 elements.
     U8(Vec<u8>),
     /// bool elements.
     Bool(Vec<bool>),
+    /// Elements of a coded dtype, one code per byte in the low [`CodedType::bits`] bits.
+    Codes(CodedType, Vec<u8>),
 }
 
 /// Tensor construction errors.
@@ -43,19 +60,58 @@ pub enum TensorError {
         /// Elements supplied.
         got: usize,
     },
+    /// A code of a coded dtype uses bits beyond the type's width.
+    #[error(
+        "code {code:#04x} is not a valid {dtype} element (it uses bits beyond the type's width)"
+    )]
+    Code {
+        /// The coded dtype.
+        dtype: DType,
+        /// The offending code.
+        code: u8,
+    },
 }
 
+/// Runs `$body` with `$v` bound to the element vector, whatever its type.
 macro_rules! dispatch {
     ($data:expr, $v:ident => $body:expr) => {
         match $data {
             TensorData::F32($v) => $body,
             TensorData::F64($v) => $body,
             TensorData::F16($v) => $body,
+            TensorData::BF16($v) => $body,
             TensorData::I64($v) => $body,
             TensorData::I32($v) => $body,
+            TensorData::I16($v) => $body,
             TensorData::I8($v) => $body,
+            TensorData::U64($v) => $body,
+            TensorData::U32($v) => $body,
+            TensorData::U16($v) => $body,
             TensorData::U8($v) => $body,
             TensorData::Bool($v) => $body,
+            TensorData::Codes(_, $v) => $body,
+        }
+    };
+}
+
+/// Like [`dispatch!`], rebuilding the same variant from the vector `$body` returns.
+macro_rules! map_same {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            TensorData::F32($v) => TensorData::F32($body),
+            TensorData::F64($v) => TensorData::F64($body),
+            TensorData::F16($v) => TensorData::F16($body),
+            TensorData::BF16($v) => TensorData::BF16($body),
+            TensorData::I64($v) => TensorData::I64($body),
+            TensorData::I32($v) => TensorData::I32($body),
+            TensorData::I16($v) => TensorData::I16($body),
+            TensorData::I8($v) => TensorData::I8($body),
+            TensorData::U64($v) => TensorData::U64($body),
+            TensorData::U32($v) => TensorData::U32($body),
+            TensorData::U16($v) => TensorData::U16($body),
+            TensorData::U8($v) => TensorData::U8($body),
+            TensorData::Bool($v) => TensorData::Bool($body),
+            TensorData::Codes(c, $v) => TensorData::Codes(*c, $body),
         }
     };
 }
@@ -67,11 +123,40 @@ impl TensorData {
             TensorData::F32(_) => DType::F32,
             TensorData::F64(_) => DType::F64,
             TensorData::F16(_) => DType::F16,
+            TensorData::BF16(_) => DType::BF16,
             TensorData::I64(_) => DType::I64,
             TensorData::I32(_) => DType::I32,
+            TensorData::I16(_) => DType::I16,
             TensorData::I8(_) => DType::I8,
+            TensorData::U64(_) => DType::U64,
+            TensorData::U32(_) => DType::U32,
+            TensorData::U16(_) => DType::U16,
             TensorData::U8(_) => DType::U8,
             TensorData::Bool(_) => DType::Bool,
+            TensorData::Codes(c, _) => c.dtype(),
+        }
+    }
+
+    /// Empty storage of dtype `d`.
+    pub fn empty(d: DType) -> TensorData {
+        match d {
+            DType::F32 => TensorData::F32(Vec::new()),
+            DType::F64 => TensorData::F64(Vec::new()),
+            DType::F16 => TensorData::F16(Vec::new()),
+            DType::BF16 => TensorData::BF16(Vec::new()),
+            DType::I64 => TensorData::I64(Vec::new()),
+            DType::I32 => TensorData::I32(Vec::new()),
+            DType::I16 => TensorData::I16(Vec::new()),
+            DType::I8 => TensorData::I8(Vec::new()),
+            DType::U64 => TensorData::U64(Vec::new()),
+            DType::U32 => TensorData::U32(Vec::new()),
+            DType::U16 => TensorData::U16(Vec::new()),
+            DType::U8 => TensorData::U8(Vec::new()),
+            DType::Bool => TensorData::Bool(Vec::new()),
+            coded => match coded.coded() {
+                Some(c) => TensorData::Codes(c, Vec::new()),
+                None => TensorData::U8(Vec::new()),
+            },
         }
     }
 
@@ -85,63 +170,135 @@ impl TensorData {
         self.len() == 0
     }
 
-    /// All elements converted to f64 (exact for every dtype but i64 beyond 2^53).
+    /// `n` copies of the first element (empty storage when there is none).
+    pub fn repeated(&self, n: usize) -> TensorData {
+        map_same!(self, v => v.first().map(|&x| vec![x; n]).unwrap_or_default())
+    }
+
+    /// True when there is at least one element and all have the same bit pattern.
+    pub fn is_splat(&self) -> bool {
+        dispatch!(self, v => v.first().is_some_and(|f| v.iter().all(|x| x.to_bits_eq(f))))
+    }
+
+    /// The codes of a coded tensor, retagged as `u8` storage (the layout data movement works
+    /// on); other storage is returned unchanged.
+    pub fn codes_as_u8(&self) -> TensorData {
+        match self {
+            TensorData::Codes(_, v) => TensorData::U8(v.clone()),
+            other => other.clone(),
+        }
+    }
+
+    /// `u8` storage retagged as codes of `c` (bits above its width cleared); `None` for any
+    /// other storage.
+    pub fn u8_as_codes(self, c: CodedType) -> Option<TensorData> {
+        match self {
+            TensorData::U8(v) => {
+                Some(TensorData::Codes(c, v.into_iter().map(|x| x & c.mask()).collect()))
+            }
+            _ => None,
+        }
+    }
+
+    /// All elements converted to f64 (exact for every dtype but 64-bit integers beyond 2^53).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         match self {
             TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::F64(v) => v.clone(),
             TensorData::F16(v) => v.iter().map(|x| x.to_f64()).collect(),
+            TensorData::BF16(v) => v.iter().map(|x| x.to_f64()).collect(),
             TensorData::I64(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::I32(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::I16(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::I8(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U64(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U32(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U16(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
+            TensorData::Codes(c, v) => v.iter().map(|&x| c.to_f64(x)).collect(),
         }
     }
 
-    /// All elements converted to i64 (floats truncate toward zero, saturating; NaN → 0).
+    /// All elements converted to i64 (floats truncate toward zero, saturating; NaN → 0;
+    /// u64 beyond i64::MAX wraps).
     pub fn to_i64_vec(&self) -> Vec<i64> {
         match self {
             TensorData::I64(v) => v.clone(),
             TensorData::I32(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::I16(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::I8(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U64(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U32(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U16(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::Codes(c, v) => v.iter().map(|&x| c.to_i64(x)).collect(),
             other => other.to_f64_vec().into_iter().map(|x| x as i64).collect(),
         }
     }
 
-    /// Converts to another dtype with ONNX `Cast` semantics.
+    /// Converts to another dtype with ONNX `Cast` semantics and its default options
+    /// (`saturate = 1`, `round_mode = "up"`).
     pub fn cast(&self, to: DType) -> TensorData {
+        self.cast_with(to, CastOptions::default())
+    }
+
+    /// Converts to another dtype with ONNX `Cast` semantics; `opts` matter only for the
+    /// coded floats.
+    pub fn cast_with(&self, to: DType, opts: CastOptions) -> TensorData {
         if self.dtype() == to {
             return self.clone();
         }
-        let ints = || self.to_i64_vec();
+        let from_float = self.dtype().is_any_float();
         let floats = || self.to_f64_vec();
-        let from_float = self.dtype().is_float();
+        // Float → int truncates (through i64); int → int wraps (C semantics, as ONNX
+        // Runtime does).
+        let ints = || -> Vec<i64> {
+            if from_float {
+                floats().into_iter().map(|x| x as i64).collect()
+            } else {
+                self.to_i64_vec()
+            }
+        };
+        macro_rules! narrow {
+            ($variant:ident, $t:ty) => {
+                TensorData::$variant(ints().into_iter().map(|x| x as $t).collect())
+            };
+        }
         match to {
             DType::F32 => TensorData::F32(floats().into_iter().map(|x| x as f32).collect()),
             DType::F64 => TensorData::F64(floats()),
             DType::F16 => TensorData::F16(floats().into_iter().map(f16::from_f64).collect()),
+            DType::BF16 => TensorData::BF16(floats().into_iter().map(bf16_from_f64).collect()),
             DType::Bool => TensorData::Bool(floats().into_iter().map(|x| x != 0.0).collect()),
-            DType::I64 if !from_float => TensorData::I64(ints()),
-            DType::I64 => TensorData::I64(floats().into_iter().map(|x| x as i64).collect()),
-            // Integer narrowing wraps (C semantics, as ONNX Runtime does); float → int
-            // goes through i64 first.
-            DType::I32 => TensorData::I32(cast_ints(self, from_float).map(|x| x as i32).collect()),
-            DType::I8 => TensorData::I8(cast_ints(self, from_float).map(|x| x as i8).collect()),
-            DType::U8 => TensorData::U8(cast_ints(self, from_float).map(|x| x as u8).collect()),
+            DType::I64 => TensorData::I64(ints()),
+            DType::I32 => narrow!(I32, i32),
+            DType::I16 => narrow!(I16, i16),
+            DType::I8 => narrow!(I8, i8),
+            // Floats at or above 2^63 do not fit i64: convert them directly (saturating).
+            DType::U64 if from_float => TensorData::U64(
+                floats()
+                    .into_iter()
+                    .map(|x| if x >= 0.0 { x as u64 } else { x as i64 as u64 })
+                    .collect(),
+            ),
+            DType::U64 => narrow!(U64, u64),
+            DType::U32 => narrow!(U32, u32),
+            DType::U16 => narrow!(U16, u16),
+            DType::U8 => narrow!(U8, u8),
+            coded => match coded.coded() {
+                Some(c) if from_float || c.is_float() => TensorData::Codes(
+                    c,
+                    floats().into_iter().map(|x| c.from_f64(x, opts)).collect(),
+                ),
+                Some(c) => {
+                    TensorData::Codes(c, ints().into_iter().map(|x| c.from_i64(x, opts)).collect())
+                }
+                None => self.clone(),
+            },
         }
     }
-}
-
-fn cast_ints(d: &TensorData, from_float: bool) -> impl Iterator<Item = i64> {
-    let v: Vec<i64> = if from_float {
-        d.to_f64_vec().into_iter().map(|x| x as i64).collect()
-    } else {
-        d.to_i64_vec()
-    };
-    v.into_iter()
 }
 
 /// A dense tensor with a static shape.
@@ -152,13 +309,19 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// Builds a tensor, checking that `data` holds exactly `numel(shape)` elements.
+    /// Builds a tensor, checking that `data` holds exactly `numel(shape)` elements and,
+    /// for coded storage, that no code uses bits beyond its type's width.
     pub fn new(shape: impl Into<Vec<usize>>, data: TensorData) -> Result<Self, TensorError> {
         let shape = shape.into();
         let expected =
             shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
         if expected != data.len() {
             return Err(TensorError::ElementCount { shape, expected, got: data.len() });
+        }
+        if let TensorData::Codes(c, v) = &data {
+            if let Some(&code) = v.iter().find(|&&x| x & !c.mask() != 0) {
+                return Err(TensorError::Code { dtype: c.dtype(), code });
+            }
         }
         Ok(Tensor { shape, data })
     }
@@ -223,18 +386,22 @@ impl Tensor {
         Tensor::new(shape, self.data.clone())
     }
 
-    /// Converts to another dtype with ONNX `Cast` semantics.
+    /// Converts to another dtype with ONNX `Cast` semantics (default options).
     pub fn cast(&self, to: DType) -> Tensor {
         Tensor { shape: self.shape.clone(), data: self.data.cast(to) }
     }
 
+    /// Converts to another dtype with ONNX `Cast` semantics and explicit options.
+    pub fn cast_with(&self, to: DType, opts: CastOptions) -> Tensor {
+        Tensor { shape: self.shape.clone(), data: self.data.cast_with(to, opts) }
+    }
+
     /// If every element has the same bit pattern, that element as f64.
     pub fn splat_value(&self) -> Option<f64> {
-        if self.numel() == 0 {
+        if !self.data.is_splat() {
             return None;
         }
-        let same = dispatch!(&self.data, v => v.iter().all(|x| x.to_bits_eq(&v[0])));
-        same.then(|| self.data.to_f64_vec()[0])
+        self.data.repeated(1).to_f64_vec().first().copied()
     }
 
     /// A 64-bit FNV-1a hash of dtype, shape and element bytes (little-endian). Stable across
@@ -264,7 +431,7 @@ macro_rules! elem_num {
         }
     )*};
 }
-elem_num!(f32, f64, f16, i64, i32, i8, u8);
+elem_num!(f32, f64, f16, bf16, i64, i32, i16, i8, u64, u32, u16, u8);
 
 impl Elem for bool {
     fn to_bits_eq(&self, other: &Self) -> bool {

@@ -260,7 +260,10 @@ pub enum ImportError {
     #[error("{what}: element type {dtype} is not supported")]
     #[diagnostic(
         code(onnx::unsupported_dtype),
-        help("supported element types: float, double, float16, int64, int32, int8, uint8, bool")
+        help(
+            "supported element types: the floats (float, double, float16, bfloat16, the float8 \
+             and float4 types), the integers of 2 to 64 bits, signed or not, and bool"
+        )
     )]
     UnsupportedDtype {
         /// The tensor, input or attribute.

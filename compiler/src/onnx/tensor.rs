@@ -1,58 +1,61 @@
 //! ONNX `TensorProto` ⇄ IR [`Tensor`], and ONNX element types ⇄ [`DType`].
 //!
 //! Reading accepts every storage form ONNX writes: little-endian `raw_data`, the typed
-//! fields (`float_data`, `int32_data` — which also holds int8/uint8/bool/float16 bits —,
-//! `int64_data`, `double_data`) and external data (`location`/`offset`/`length`, resolved
-//! relative to the model's directory and not allowed to leave it). Sizes are checked
+//! fields (`float_data`, `int32_data` — which also holds the 8- and 16-bit integers, bool,
+//! and the bits of float16/bfloat16/float8 —, `int64_data`, `uint64_data` for uint32/uint64,
+//! `double_data`) and external data (`location`/`offset`/`length`, resolved relative to the
+//! model's directory and not allowed to leave it). The 4- and 2-bit types (int4, uint4,
+//! float4e2m1, int2, uint2) are packed LSB-first, two or four to a byte, in `raw_data` and
+//! external data, and one packed byte per `int32_data` entry, as the ONNX spec says; in the
+//! IR they are unpacked to one code per byte ([`asplit_ir::coded`]). Sizes are checked
 //! against the bytes actually present before anything is allocated, so a lying header can
 //! not make the importer allocate more than the file holds. Element types the IR lacks
-//! (string, complex, bfloat16, float8, 16-bit and unsigned 32/64-bit integers…) are
-//! [`ImportError::UnsupportedDtype`]. Writing always uses `raw_data`.
+//! (string, complex, float6…) are [`ImportError::UnsupportedDtype`]. Writing always uses
+//! `raw_data`.
 
 use super::error::ImportError;
+use asplit_ir::coded::{pack, packed_len, unpack};
 use asplit_ir::{DType, Tensor, TensorData};
-use half::f16;
+use half::{bf16, f16};
 use onnx_protobuf::{tensor_proto::DataLocation, Message, TensorProto};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
-/// ONNX `TensorProto.DataType` codes the IR supports.
-const FLOAT: i32 = 1;
-const UINT8: i32 = 2;
-const INT8: i32 = 3;
-const INT32: i32 = 6;
-const INT64: i32 = 7;
-const BOOL: i32 = 9;
-const FLOAT16: i32 = 10;
-const DOUBLE: i32 = 11;
+/// ONNX `TensorProto.DataType` codes of the IR's dtypes, in code order.
+const CODES: [(i32, DType); 23] = [
+    (1, DType::F32),
+    (2, DType::U8),
+    (3, DType::I8),
+    (4, DType::U16),
+    (5, DType::I16),
+    (6, DType::I32),
+    (7, DType::I64),
+    (9, DType::Bool),
+    (10, DType::F16),
+    (11, DType::F64),
+    (12, DType::U32),
+    (13, DType::U64),
+    (16, DType::BF16),
+    (17, DType::F8E4M3FN),
+    (18, DType::F8E4M3FNUZ),
+    (19, DType::F8E5M2),
+    (20, DType::F8E5M2FNUZ),
+    (21, DType::U4),
+    (22, DType::I4),
+    (23, DType::F4E2M1),
+    (24, DType::F8E8M0),
+    (25, DType::U2),
+    (26, DType::I2),
+];
 
 /// The IR dtype of an ONNX element type code; `Err` carries the ONNX type's name.
 pub fn dtype_from_onnx(code: i32) -> Result<DType, String> {
-    match code {
-        FLOAT => Ok(DType::F32),
-        UINT8 => Ok(DType::U8),
-        INT8 => Ok(DType::I8),
-        INT32 => Ok(DType::I32),
-        INT64 => Ok(DType::I64),
-        BOOL => Ok(DType::Bool),
-        FLOAT16 => Ok(DType::F16),
-        DOUBLE => Ok(DType::F64),
-        other => Err(onnx_dtype_name(other)),
-    }
+    CODES.iter().find(|(c, _)| *c == code).map(|&(_, d)| d).ok_or_else(|| onnx_dtype_name(code))
 }
 
 /// The ONNX element type code of an IR dtype.
 pub fn dtype_to_onnx(d: DType) -> i32 {
-    match d {
-        DType::F32 => FLOAT,
-        DType::U8 => UINT8,
-        DType::I8 => INT8,
-        DType::I32 => INT32,
-        DType::I64 => INT64,
-        DType::Bool => BOOL,
-        DType::F16 => FLOAT16,
-        DType::F64 => DOUBLE,
-    }
+    CODES.iter().find(|(_, t)| *t == d).map_or(0, |&(c, _)| c)
 }
 
 /// The ONNX spelling of an element type code (`BFLOAT16`, `STRING`, `unknown (99)`).
@@ -113,7 +116,7 @@ pub(crate) fn tensor_from_proto_as(
         .ok_or_else(|| data_err(what, format!("the element count of shape {shape:?} overflows")))?;
     let data = if t.data_location.value() == DataLocation::EXTERNAL as i32 {
         let bytes = read_external(t, base_dir, what, byte_len(numel, dtype, what)?)?;
-        decode_raw(&bytes, dtype)
+        decode_raw(&bytes, dtype, numel, what)?
     } else if !t.raw_data.is_empty() {
         let want = byte_len(numel, dtype, what)?;
         if t.raw_data.len() != want {
@@ -123,7 +126,7 @@ pub(crate) fn tensor_from_proto_as(
             );
             return Err(data_err(what, msg));
         }
-        decode_raw(&t.raw_data, dtype)
+        decode_raw(&t.raw_data, dtype, numel, what)?
     } else {
         decode_typed(t, dtype, numel, what)?
     };
@@ -149,32 +152,46 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
+/// Bytes `numel` elements of `dtype` take in `raw_data` (the 4- and 2-bit types packed).
 fn byte_len(numel: usize, dtype: DType, what: &str) -> Result<usize, ImportError> {
-    numel
-        .checked_mul(dtype.size_bytes())
-        .ok_or_else(|| data_err(what, format!("{numel} elements of {dtype} overflow a byte count")))
+    let len = match dtype.coded() {
+        Some(c) => packed_len(numel, c.bits()),
+        None => numel.checked_mul(dtype.size_bytes()),
+    };
+    len.ok_or_else(|| data_err(what, format!("{numel} elements of {dtype} overflow a byte count")))
 }
 
-/// Decodes little-endian bytes whose length is a multiple of the element size.
-fn decode_raw(b: &[u8], dtype: DType) -> TensorData {
-    fn le<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-        b.chunks_exact(N)
-            .map(|c| {
-                let mut a = [0u8; N];
-                a.copy_from_slice(c);
-                f(a)
-            })
-            .collect()
+/// Decodes `raw_data` bytes, whose length [`byte_len`] has checked.
+fn decode_raw(b: &[u8], dtype: DType, numel: usize, what: &str) -> Result<TensorData, ImportError> {
+    match dtype.coded() {
+        Some(c) if c.bits() < 8 => {
+            let codes = unpack(b, c.bits(), numel).ok_or_else(|| {
+                data_err(what, format!("{} packed bytes for {numel} elements", b.len()))
+            })?;
+            Ok(TensorData::Codes(c, codes))
+        }
+        _ => Ok(crate::npy::decode_le(dtype, b)),
     }
+}
+
+/// The typed repeated field that holds `dtype` and how many entries `numel` elements take.
+fn typed_field(
+    t: &TensorProto,
+    dtype: DType,
+    numel: usize,
+) -> (&'static str, usize, Option<usize>) {
     match dtype {
-        DType::F32 => TensorData::F32(le(b, f32::from_le_bytes)),
-        DType::F64 => TensorData::F64(le(b, f64::from_le_bytes)),
-        DType::F16 => TensorData::F16(le(b, |a| f16::from_bits(u16::from_le_bytes(a)))),
-        DType::I64 => TensorData::I64(le(b, i64::from_le_bytes)),
-        DType::I32 => TensorData::I32(le(b, i32::from_le_bytes)),
-        DType::I8 => TensorData::I8(b.iter().map(|&x| x as i8).collect()),
-        DType::U8 => TensorData::U8(b.to_vec()),
-        DType::Bool => TensorData::Bool(b.iter().map(|&x| x != 0).collect()),
+        DType::F32 => ("float_data", t.float_data.len(), Some(numel)),
+        DType::F64 => ("double_data", t.double_data.len(), Some(numel)),
+        DType::I64 => ("int64_data", t.int64_data.len(), Some(numel)),
+        DType::U32 | DType::U64 => ("uint64_data", t.uint64_data.len(), Some(numel)),
+        d => {
+            let want = match d.coded() {
+                Some(c) => packed_len(numel, c.bits()),
+                None => Some(numel),
+            };
+            ("int32_data", t.int32_data.len(), want)
+        }
     }
 }
 
@@ -185,29 +202,35 @@ fn decode_typed(
     numel: usize,
     what: &str,
 ) -> Result<TensorData, ImportError> {
-    let (field, len) = match dtype {
-        DType::F32 => ("float_data", t.float_data.len()),
-        DType::F64 => ("double_data", t.double_data.len()),
-        DType::I64 => ("int64_data", t.int64_data.len()),
-        _ => ("int32_data", t.int32_data.len()),
-    };
-    if len != numel {
+    let (field, len, want) = typed_field(t, dtype, numel);
+    if Some(len) != want {
+        let want = want.map_or_else(|| "more than can be counted".to_string(), |w| w.to_string());
         let msg = format!(
-            "{field} holds {len} values, but shape {:?} needs {numel} (and raw_data is empty)",
+            "{field} holds {len} values, but {dtype}{:?} needs {want} (and raw_data is empty)",
             t.dims
         );
         return Err(data_err(what, msg));
     }
     let ints = &t.int32_data;
+    let bits16 = |x: &i32| *x as u16;
     Ok(match dtype {
         DType::F32 => TensorData::F32(t.float_data.clone()),
         DType::F64 => TensorData::F64(t.double_data.clone()),
         DType::I64 => TensorData::I64(t.int64_data.clone()),
+        DType::U64 => TensorData::U64(t.uint64_data.clone()),
+        DType::U32 => TensorData::U32(t.uint64_data.iter().map(|&x| x as u32).collect()),
         DType::I32 => TensorData::I32(ints.clone()),
-        DType::F16 => TensorData::F16(ints.iter().map(|&x| f16::from_bits(x as u16)).collect()),
+        DType::F16 => TensorData::F16(ints.iter().map(|x| f16::from_bits(bits16(x))).collect()),
+        DType::BF16 => TensorData::BF16(ints.iter().map(|x| bf16::from_bits(bits16(x))).collect()),
+        DType::I16 => TensorData::I16(ints.iter().map(|&x| x as i16).collect()),
+        DType::U16 => TensorData::U16(ints.iter().map(bits16).collect()),
         DType::I8 => TensorData::I8(ints.iter().map(|&x| x as i8).collect()),
         DType::U8 => TensorData::U8(ints.iter().map(|&x| x as u8).collect()),
         DType::Bool => TensorData::Bool(ints.iter().map(|&x| x != 0).collect()),
+        coded => {
+            let bytes: Vec<u8> = ints.iter().map(|&x| x as u8).collect();
+            decode_raw(&bytes, coded, numel, what)?
+        }
     })
 }
 
@@ -304,16 +327,15 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
     p
 }
 
+/// Little-endian elements, the 4- and 2-bit types packed.
 fn encode_raw(d: &TensorData) -> Vec<u8> {
     match d {
-        TensorData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        TensorData::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        TensorData::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
-        TensorData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        TensorData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        TensorData::I8(v) => v.iter().map(|&x| x as u8).collect(),
-        TensorData::U8(v) => v.clone(),
-        TensorData::Bool(v) => v.iter().map(|&x| x as u8).collect(),
+        TensorData::Codes(c, v) if c.bits() < 8 => pack(v, c.bits()),
+        other => {
+            let mut out = Vec::new();
+            crate::npy::encode_le(other, &mut out);
+            out
+        }
     }
 }
 
@@ -330,7 +352,20 @@ pub fn read_tensor_pb(path: &Path) -> Result<Tensor, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use asplit_ir::CodedType;
     use onnx_protobuf::StringStringEntryProto;
+
+    const FLOAT: i32 = 1;
+    const UINT8: i32 = 2;
+    const INT64: i32 = 7;
+    const BOOL: i32 = 9;
+    const FLOAT16: i32 = 10;
+    const DOUBLE: i32 = 11;
+    const UINT32: i32 = 12;
+    const BFLOAT16: i32 = 16;
+    const FLOAT8E5M2: i32 = 19;
+    const INT4: i32 = 22;
+    const UINT2: i32 = 25;
 
     fn proto(dtype: i32, dims: &[i64]) -> TensorProto {
         let mut p = TensorProto::new();
@@ -353,11 +388,42 @@ mod tests {
             Tensor::new([2], TensorData::Bool(vec![true, false])).unwrap(),
             Tensor::from_f32([], vec![4.0]).unwrap(),
             Tensor::from_f32([0, 3], vec![]).unwrap(),
+            Tensor::new([2], TensorData::U64(vec![u64::MAX, 1])).unwrap(),
+            Tensor::new([1], TensorData::U32(vec![u32::MAX])).unwrap(),
+            Tensor::new([2], TensorData::I16(vec![-300, 7])).unwrap(),
+            Tensor::new([1], TensorData::U16(vec![65535])).unwrap(),
         ];
         for t in tensors {
             let back = tensor_from_proto(&tensor_to_proto(&t, "x"), None).unwrap();
             assert_eq!(back, t);
         }
+        let values = Tensor::from_f32([5], vec![1.5, -2.0, 0.0, 3.0, 0.5]).unwrap();
+        for d in DType::ALL {
+            let t = values.cast(d);
+            let p = tensor_to_proto(&t, "x");
+            assert_eq!(Some(p.raw_data.len()), packed_len(5, d.bits()), "{d}");
+            assert_eq!(tensor_from_proto(&p, None).unwrap(), t, "{d}");
+        }
+    }
+
+    #[test]
+    fn low_bit_types_are_packed_as_onnx_does() {
+        let t = Tensor::from_f32([3], vec![1.0, -1.0, 7.0]).unwrap().cast(DType::I4);
+        assert_eq!(tensor_to_proto(&t, "x").raw_data, vec![0xf1, 0x07]);
+        let mut p = proto(INT4, &[3]);
+        p.int32_data = vec![0xf1, 0x07];
+        assert_eq!(tensor_from_proto(&p, None).unwrap(), t);
+        let mut p = proto(UINT2, &[5]);
+        p.raw_data = vec![0b11_10_01_00, 0b10];
+        let want = TensorData::Codes(CodedType::U2, vec![0, 1, 2, 3, 2]);
+        assert_eq!(tensor_from_proto(&p, None).unwrap().data(), &want);
+        p.raw_data = vec![0];
+        let e = tensor_from_proto(&p, None).unwrap_err().to_string();
+        assert!(e.contains("raw_data holds 1 bytes") && e.contains("needs 2"), "{e}");
+        let mut p = proto(INT4, &[3]);
+        p.int32_data = vec![0x11, 0x11, 0x11];
+        let e = tensor_from_proto(&p, None).unwrap_err().to_string();
+        assert!(e.contains("int32_data holds 3 values") && e.contains("needs 2"), "{e}");
     }
 
     #[test]
@@ -380,6 +446,18 @@ mod tests {
         let mut p = proto(UINT8, &[2]);
         p.int32_data = vec![200, 3];
         assert_eq!(tensor_from_proto(&p, None).unwrap().data(), &TensorData::U8(vec![200, 3]));
+        let mut p = proto(UINT32, &[2]);
+        p.uint64_data = vec![4_000_000_000, 1];
+        let want = TensorData::U32(vec![4_000_000_000, 1]);
+        assert_eq!(tensor_from_proto(&p, None).unwrap().data(), &want);
+        let mut p = proto(BFLOAT16, &[1]);
+        p.int32_data = vec![0x3fc0];
+        let want = TensorData::BF16(vec![bf16::from_f32(1.5)]);
+        assert_eq!(tensor_from_proto(&p, None).unwrap().data(), &want);
+        let mut p = proto(FLOAT8E5M2, &[2]);
+        p.int32_data = vec![0x3c, 0xfc];
+        let t = tensor_from_proto(&p, None).unwrap();
+        assert_eq!(t.data().to_f64_vec(), vec![1.0, f64::NEG_INFINITY]);
     }
 
     #[test]
@@ -402,10 +480,9 @@ mod tests {
     fn unsupported_dtypes_are_named() {
         for (code, name) in [
             (8, "STRING"),
-            (16, "BFLOAT16"),
             (14, "COMPLEX64"),
-            (17, "FLOAT8E4M3FN"),
-            (5, "INT16"),
+            (15, "COMPLEX128"),
+            (0, "UNDEFINED"),
             (99, "unknown (99)"),
         ] {
             let e = tensor_from_proto(&proto(code, &[1]), None).unwrap_err();

@@ -1,15 +1,18 @@
 //! Helpers shared by the kernels: typed element access, error constructors, attribute and
 //! axis normalisation, broadcasting index maps, and the f16-through-f32 adapter.
 //!
-//! Element traits: [`Scalar`] (every dtype: data movement), [`Num`] (f32, f64, i64, i32, i8,
-//! u8: arithmetic and comparisons), [`Real`] (f32, f64: transcendental functions and GEMM).
-//! Kernels are generic over one of them and dispatched on the dtype with [`any_dtype!`],
-//! [`num_dtype!`] or [`real_dtype!`]. Nothing here knows about a particular op.
+//! Element traits: [`Scalar`] (every uncoded dtype: data movement), [`Num`] (f32, f64 and
+//! the 8- to 64-bit integers: arithmetic and comparisons), [`Real`] (f32, f64:
+//! transcendental functions and GEMM). Kernels are generic over one of them and dispatched
+//! on the dtype with [`any_dtype!`], [`num_dtype!`] or [`real_dtype!`]. The 16-bit floats
+//! (f16, bf16) go through f32 ([`via_f32`]); the coded dtypes (i4, f8e4m3fn, …) reach data
+//! movement kernels as their `u8` codes ([`via_codes`], applied by `eval_node`). Nothing
+//! here knows about a particular op.
 
 use super::{EvalCx, InterpError};
 use crate::tensor::{Tensor, TensorData};
 use crate::types::{DType, TensorType};
-use half::f16;
+use half::{bf16, f16};
 
 /// What every kernel returns.
 pub type KResult = Result<Vec<Tensor>, InterpError>;
@@ -266,10 +269,15 @@ macro_rules! scalar_impl {
 scalar_impl!(f32, F32, |v| v as f32, |s| s as f64);
 scalar_impl!(f64, F64, |v| v, |s| s);
 scalar_impl!(f16, F16, |v| f16::from_f64(v), |s| s.to_f64());
+scalar_impl!(bf16, BF16, |v| crate::coded::bf16_from_f64(v), |s| s.to_f64());
 scalar_impl!(i64, I64, |v| v as i64, |s| s as f64);
 // Narrow integers go through i64 and wrap, as `Tensor::cast` does.
 scalar_impl!(i32, I32, |v| v as i64 as i32, |s| s as f64);
+scalar_impl!(i16, I16, |v| v as i64 as i16, |s| s as f64);
 scalar_impl!(i8, I8, |v| v as i64 as i8, |s| s as f64);
+scalar_impl!(u64, U64, |v| if v >= 0.0 { v as u64 } else { v as i64 as u64 }, |s| s as f64);
+scalar_impl!(u32, U32, |v| v as i64 as u32, |s| s as f64);
+scalar_impl!(u16, U16, |v| v as i64 as u16, |s| s as f64);
 scalar_impl!(u8, U8, |v| v as i64 as u8, |s| s as f64);
 scalar_impl!(bool, Bool, |v| v != 0.0, |s| s as u8 as f64);
 
@@ -321,7 +329,11 @@ macro_rules! num_int_impl {
 }
 num_int_impl!(i64);
 num_int_impl!(i32);
+num_int_impl!(i16);
 num_int_impl!(i8);
+num_int_impl!(u64);
+num_int_impl!(u32);
+num_int_impl!(u16);
 num_int_impl!(u8);
 
 macro_rules! num_float_impl {
@@ -459,10 +471,10 @@ pub fn elems<'a, T: Scalar>(cx: &EvalCx<'a>, i: usize) -> Result<&'a [T], Interp
         .ok_or_else(|| invalid(cx, format!("operand {i} is {}, expected {}", t.dtype(), T::DTYPE)))
 }
 
-/// Runs `kernel` with f16 operands and results widened to f32, then rounds the f32 results
-/// that should be f16 back. Used by float-only kernels.
+/// Runs `kernel` with f16 and bf16 operands and results widened to f32, then rounds the f32
+/// results that should be f16 or bf16 back. Used by float-only kernels.
 pub fn via_f32(cx: &EvalCx, kernel: fn(&EvalCx) -> KResult) -> KResult {
-    via_cast(cx, DType::F16, DType::F32, kernel)
+    via_casts(cx, &[DType::F16, DType::BF16], DType::F32, kernel)
 }
 
 /// Runs `kernel` with `narrow` operands and result types converted to `wide`, then converts
@@ -474,17 +486,28 @@ pub fn via_cast(
     wide: DType,
     kernel: fn(&EvalCx) -> KResult,
 ) -> KResult {
+    via_casts(cx, &[narrow], wide, kernel)
+}
+
+/// [`via_cast`] for several narrow dtypes at once: each result whose declared dtype is one
+/// of them is converted back to that dtype.
+fn via_casts(
+    cx: &EvalCx,
+    narrow: &[DType],
+    wide: DType,
+    kernel: fn(&EvalCx) -> KResult,
+) -> KResult {
     let widened: Vec<Tensor> = cx
         .inputs
         .iter()
-        .map(|t| if t.dtype() == narrow { t.cast(wide) } else { (*t).clone() })
+        .map(|t| if narrow.contains(&t.dtype()) { t.cast(wide) } else { (*t).clone() })
         .collect();
     let refs: Vec<&Tensor> = widened.iter().collect();
     let outs: Vec<TensorType> = cx
         .outputs
         .iter()
         .map(|t| {
-            let dtype = if t.dtype == narrow { wide } else { t.dtype };
+            let dtype = if narrow.contains(&t.dtype) { wide } else { t.dtype };
             TensorType::new(dtype, t.shape.clone())
         })
         .collect();
@@ -493,28 +516,109 @@ pub fn via_cast(
     Ok(results
         .into_iter()
         .enumerate()
-        .map(|(i, t)| {
-            let back = cx.outputs.get(i).is_some_and(|w| w.dtype == narrow);
-            if back && t.dtype() == wide {
-                t.cast(narrow)
-            } else {
-                t
-            }
+        .map(|(i, t)| match cx.outputs.get(i) {
+            Some(w) if narrow.contains(&w.dtype) && t.dtype() == wide => t.cast(w.dtype),
+            _ => t,
         })
         .collect())
 }
 
-/// True when any operand or result is f16.
+/// Runs a data-movement `kernel` with coded operands (i4, f8e4m3fn, …) as their `u8` codes,
+/// then retags the `u8` results whose declared dtype is coded. `value_attr` names a float
+/// attribute holding an element value (pad's `value`), which is replaced by its code.
+pub fn via_codes(cx: &EvalCx, value_attr: Option<&str>, kernel: fn(&EvalCx) -> KResult) -> KResult {
+    let inputs: Vec<Tensor> = cx
+        .inputs
+        .iter()
+        .map(|t| match t.dtype().coded() {
+            Some(_) => make(cx, t.shape().to_vec(), t.data().codes_as_u8()),
+            None => Ok((*t).clone()),
+        })
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    let outs: Vec<TensorType> = cx
+        .outputs
+        .iter()
+        .map(|t| match t.dtype.coded() {
+            Some(_) => TensorType::new(DType::U8, t.shape.clone()),
+            None => t.clone(),
+        })
+        .collect();
+    let mut attrs = cx.attrs.clone();
+    let coded_out = cx.outputs.iter().find_map(|t| t.dtype.coded());
+    if let (Some(name), Some(c)) = (value_attr, coded_out) {
+        let v = cx.attrs.float(name)?;
+        let code = c.from_f64(v as f64, crate::coded::CastOptions::default());
+        attrs.set(name, crate::attr::Attr::Float(f32::from(code)));
+    }
+    let sub = EvalCx { op: cx.op, inputs: &refs, attrs: &attrs, outputs: &outs };
+    kernel(&sub)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| match cx.outputs.get(i).and_then(|w| w.dtype.coded()) {
+            Some(c) if t.dtype() == DType::U8 => {
+                let shape = t.shape().to_vec();
+                let data = t.into_data().u8_as_codes(c).ok_or_else(|| invalid(cx, "codes"))?;
+                make(cx, shape, data)
+            }
+            _ => Ok(t),
+        })
+        .collect()
+}
+
+/// True when any operand or result has a coded dtype.
+pub fn touches_codes(cx: &EvalCx) -> bool {
+    cx.inputs.iter().any(|t| t.dtype().coded().is_some())
+        || cx.outputs.iter().any(|t| t.dtype.coded().is_some())
+}
+
+/// True when any operand or result is a 16-bit float (f16 or bf16): the kernel should go
+/// through [`via_f32`].
 pub fn touches_f16(cx: &EvalCx) -> bool {
-    cx.inputs.iter().any(|t| t.dtype() == DType::F16)
-        || cx.outputs.iter().any(|t| t.dtype == DType::F16)
+    let half = |d: DType| matches!(d, DType::F16 | DType::BF16);
+    cx.inputs.iter().any(|t| half(t.dtype())) || cx.outputs.iter().any(|t| half(t.dtype))
 }
 
 /// Dispatches `$body` with the type alias `$t` bound to the element type of `$dt`
-/// (every dtype).
+/// (every dtype). Coded dtypes bind `u8`, the type of their codes: kernels see them only
+/// through [`via_codes`], which hands them `u8` storage (given coded storage directly,
+/// [`elems`] reports the dtype mismatch).
 macro_rules! any_dtype {
     ($dt:expr, $t:ident => $body:expr) => {
         match $dt {
+            $crate::types::DType::BF16 => {
+                type $t = half::bf16;
+                $body
+            }
+            $crate::types::DType::I16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::types::DType::U16 => {
+                type $t = u16;
+                $body
+            }
+            $crate::types::DType::U32 => {
+                type $t = u32;
+                $body
+            }
+            $crate::types::DType::U64 => {
+                type $t = u64;
+                $body
+            }
+            $crate::types::DType::I4
+            | $crate::types::DType::U4
+            | $crate::types::DType::I2
+            | $crate::types::DType::U2
+            | $crate::types::DType::F8E4M3FN
+            | $crate::types::DType::F8E4M3FNUZ
+            | $crate::types::DType::F8E5M2
+            | $crate::types::DType::F8E5M2FNUZ
+            | $crate::types::DType::F8E8M0
+            | $crate::types::DType::F4E2M1 => {
+                type $t = u8;
+                $body
+            }
             $crate::types::DType::F32 => {
                 type $t = f32;
                 $body
@@ -552,11 +656,27 @@ macro_rules! any_dtype {
 }
 pub(crate) use any_dtype;
 
-/// Like [`any_dtype!`] for the numeric dtypes (not f16, not bool); `$other` binds the
-/// dtype otherwise.
+/// Like [`any_dtype!`] for the numeric dtypes (not f16/bf16, not bool, not coded);
+/// `$other` binds the dtype otherwise.
 macro_rules! num_dtype {
     ($dt:expr, $t:ident => $body:expr, $other:ident => $fallback:expr) => {
         match $dt {
+            $crate::types::DType::I16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::types::DType::U16 => {
+                type $t = u16;
+                $body
+            }
+            $crate::types::DType::U32 => {
+                type $t = u32;
+                $body
+            }
+            $crate::types::DType::U64 => {
+                type $t = u64;
+                $body
+            }
             $crate::types::DType::F32 => {
                 type $t = f32;
                 $body
@@ -587,14 +707,16 @@ macro_rules! num_dtype {
 }
 pub(crate) use num_dtype;
 
-/// Dispatches a float-only kernel: `$k::<f32>` / `$k::<f64>`, f16 through f32, any other
-/// dtype is unsupported.
+/// Dispatches a float-only kernel: `$k::<f32>` / `$k::<f64>`, f16 and bf16 through f32,
+/// any other dtype is unsupported.
 macro_rules! real_dtype {
     ($cx:expr, $dt:expr, $k:ident) => {
         match $dt {
             $crate::types::DType::F32 => $k::<f32>($cx),
             $crate::types::DType::F64 => $k::<f64>($cx),
-            $crate::types::DType::F16 => $crate::interp::common::via_f32($cx, $k::<f32>),
+            $crate::types::DType::F16 | $crate::types::DType::BF16 => {
+                $crate::interp::common::via_f32($cx, $k::<f32>)
+            }
             other => Err($crate::interp::common::unsupported_dtype($cx, other)),
         }
     };

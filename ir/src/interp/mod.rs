@@ -63,15 +63,40 @@ pub enum InterpError {
 }
 
 /// Runs one op on operand values; `outputs` are the result types from the shape rule.
+/// Data-movement ops on coded dtypes (i4, f8e4m3fn, …) run on the codes as `u8`.
 pub fn eval_node(
     op: OpKind,
     attrs: &Attrs,
     inputs: &[&Tensor],
     outputs: &[TensorType],
 ) -> Result<Vec<Tensor>, InterpError> {
-    let results = (op.def().eval)(&EvalCx { op, inputs, attrs, outputs })?;
+    let cx = EvalCx { op, inputs, attrs, outputs };
+    let kernel = op.def().eval;
+    let results = if moves_elements(op) && common::touches_codes(&cx) {
+        let value_attr = (op == OpKind::Pad).then_some("value");
+        common::via_codes(&cx, value_attr, kernel)?
+    } else {
+        kernel(&cx)?
+    };
     check_results(op, &results, outputs)?;
     Ok(results)
+}
+
+/// Ops whose kernels only move, copy or select elements, so that they work on any dtype's
+/// codes (pad's `value` is converted to a code first).
+fn moves_elements(op: OpKind) -> bool {
+    matches!(
+        op,
+        OpKind::Concat
+            | OpKind::Split
+            | OpKind::Slice
+            | OpKind::Gather
+            | OpKind::Reshape
+            | OpKind::Transpose
+            | OpKind::Expand
+            | OpKind::Pad
+            | OpKind::Where
+    )
 }
 
 fn check_results(op: OpKind, got: &[Tensor], want: &[TensorType]) -> Result<(), InterpError> {

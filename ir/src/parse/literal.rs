@@ -4,11 +4,15 @@
 //! are checked against the type they must fit (i64 attributes, tensor dtypes) without
 //! wrapping casts: an out-of-range literal is an error, never a truncated value. Float
 //! literals are converted from their text straight to the target type, so printed values
-//! read back bit-exactly. Tensor bodies are `[...]` (flat, row-major), `splat(v)`,
-//! `random(seed = N, lo = A, hi = B)` (float dtypes) and `hash(0x...)` (elided contents).
+//! read back bit-exactly. Coded dtypes take their values: integers in range for `i4`…`u2`;
+//! floats for the 8- and 4-bit floats, rounded to the nearest code like a non-saturating
+//! `cast` (a finite literal that would become ∞ or NaN, or change sign, is out of range).
+//! Tensor bodies are `[...]` (flat, row-major), `splat(v)`, `random(seed = N, lo = A, hi =
+//! B)` (float dtypes, coded ones included) and `hash(0x...)` (elided contents).
 
 use super::{PResult, ParseErrorKind, Parser, Problem, Span, MAX_ELEMENTS};
 use crate::attr::{Attr, AttrKind};
+use crate::coded::{bf16_from_f64, CastOptions, CodedType, RoundMode};
 use crate::ops::{AttrDef, OpDef};
 use crate::parse::lex::Tok;
 use crate::tensor::{seeded_uniform, Tensor, TensorData};
@@ -238,16 +242,54 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    fn bf16_lit(&mut self, ctx: &str) -> PResult<half::bf16> {
+        let (text, span) = self.float_text(ctx)?;
+        let v = text.parse::<f64>().map(bf16_from_f64);
+        let v = v.map_err(|_| out_of_range(&text, "bf16", span))?;
+        finite_unless_inf(v.is_infinite(), &text, "bf16", span)?;
+        Ok(v)
+    }
+
+    /// An integer literal of any width (up to i128) and its span.
+    fn wide_int_lit(&mut self, dtype: DType) -> PResult<(i128, Span)> {
+        let t = self.peek();
+        let (text, span) = (self.text(t), (t.start, t.end));
+        if t.tok != Tok::Number || classify(text) != NumClass::Int {
+            return Err(self.expected(&format!("an integer for an element of type {dtype}")));
+        }
+        self.bump();
+        let v = text.parse::<i128>().map_err(|_| out_of_range(text, dtype.name(), span))?;
+        Ok((v, span))
+    }
+
     /// An integer that must fit `T` (the element type `dtype`).
-    fn typed_int<T: TryFrom<i64>>(&mut self, dtype: DType) -> PResult<T> {
-        let ctx = match dtype {
-            DType::I64 => "for an element of type i64",
-            DType::I32 => "for an element of type i32",
-            DType::I8 => "for an element of type i8",
-            _ => "for an element of type u8",
-        };
-        let (v, span) = self.int_lit(ctx)?;
+    fn typed_int<T: TryFrom<i128>>(&mut self, dtype: DType) -> PResult<T> {
+        let (v, span) = self.wide_int_lit(dtype)?;
         T::try_from(v).map_err(|_| out_of_range(&v.to_string(), dtype.name(), span))
+    }
+
+    /// The code of an element of coded type `c`.
+    fn coded_elem(&mut self, c: CodedType) -> PResult<u8> {
+        let dtype = c.dtype();
+        if let Some((lo, hi)) = c.int_range() {
+            let (v, span) = self.wide_int_lit(dtype)?;
+            if !(i128::from(lo)..=i128::from(hi)).contains(&v) {
+                return Err(out_of_range(&v.to_string(), dtype.name(), span));
+            }
+            return Ok(c.from_i64(v as i64, CastOptions::default()));
+        }
+        let (text, span) = self.float_text(&format!("for an element of type {dtype}"))?;
+        let v = text.parse::<f64>().map_err(|_| out_of_range(&text, dtype.name(), span))?;
+        let nearest = CastOptions { saturate: false, round_mode: RoundMode::Nearest };
+        let code = c.exact_code(v).unwrap_or_else(|| c.from_f64(v, nearest));
+        let back = c.to_f64(code);
+        let kept = (v.is_nan() && back.is_nan())
+            || (v.is_infinite() && back == v)
+            || (v.is_finite() && back.is_finite() && (back == 0.0 || (back < 0.0) == (v < 0.0)));
+        if !kept {
+            return Err(out_of_range(&text, dtype.name(), span));
+        }
+        Ok(code)
     }
 
     fn bool_lit(&mut self) -> PResult<bool> {
@@ -267,11 +309,17 @@ impl<'a> Parser<'a> {
             TensorData::F32(v) => v.push(self.f32_lit("for an element of type f32")?),
             TensorData::F64(v) => v.push(self.f64_lit("for an element of type f64")?),
             TensorData::F16(v) => v.push(self.f16_lit("for an element of type f16")?),
+            TensorData::BF16(v) => v.push(self.bf16_lit("for an element of type bf16")?),
             TensorData::I64(v) => v.push(self.typed_int(DType::I64)?),
             TensorData::I32(v) => v.push(self.typed_int(DType::I32)?),
+            TensorData::I16(v) => v.push(self.typed_int(DType::I16)?),
             TensorData::I8(v) => v.push(self.typed_int(DType::I8)?),
+            TensorData::U64(v) => v.push(self.typed_int(DType::U64)?),
+            TensorData::U32(v) => v.push(self.typed_int(DType::U32)?),
+            TensorData::U16(v) => v.push(self.typed_int(DType::U16)?),
             TensorData::U8(v) => v.push(self.typed_int(DType::U8)?),
             TensorData::Bool(v) => v.push(self.bool_lit()?),
+            TensorData::Codes(c, v) => v.push(self.coded_elem(*c)?),
         }
         Ok(())
     }
@@ -305,7 +353,7 @@ impl<'a> Parser<'a> {
     /// `[e0, e1, ...]`, flat and row-major.
     fn inline_body(&mut self, ty: &TensorType) -> PResult<Attr> {
         let open = self.peek().start;
-        let mut data = empty_data(ty.dtype);
+        let mut data = TensorData::empty(ty.dtype);
         self.expect_punct('[', "to open the elements")?;
         let close = match self.eat_punct(']') {
             Some(close) => close.end,
@@ -334,16 +382,16 @@ impl<'a> Parser<'a> {
         let n = materialized_count(ty, ty_span)?;
         self.bump();
         self.expect_punct('(', "after `splat`")?;
-        let mut one = empty_data(ty.dtype);
+        let mut one = TensorData::empty(ty.dtype);
         self.push_elem(&mut one)?;
         self.expect_punct(')', "after the splat value")?;
-        tensor_attr(ty, repeat(&one, n), ty_span)
+        tensor_attr(ty, one.repeated(n), ty_span)
     }
 
     /// `random(seed = N)` or `random(seed = N, lo = A, hi = B)`, in any order.
     fn random_body(&mut self, ty: &TensorType, ty_span: Span) -> PResult<Attr> {
         let n = materialized_count(ty, ty_span)?;
-        if !ty.dtype.is_float() {
+        if !ty.dtype.is_any_float() {
             return Err(Problem::new(
                 ParseErrorKind::TensorElements,
                 ty_span,
@@ -438,22 +486,43 @@ impl<'a> Parser<'a> {
 }
 
 fn out_of_range(text: &str, ty: &str, span: Span) -> Box<Problem> {
-    let range = match ty {
-        "i64" => format!("{} to {}", i64::MIN, i64::MAX),
-        "i32" => format!("{} to {}", i32::MIN, i32::MAX),
-        "i8" => format!("{} to {}", i8::MIN, i8::MAX),
-        "u8" => format!("{} to {}", u8::MIN, u8::MAX),
-        "u64" => format!("0 to {}", u64::MAX),
-        "f16" => "±65504".to_string(),
-        "f32" => format!("±{:e}", f32::MAX),
-        _ => format!("±{:e}", f64::MAX),
-    };
+    let range = DType::from_name(ty).map(dtype_range).unwrap_or_else(|| "nothing".into());
     Problem::new(
         ParseErrorKind::Number,
         span,
         format!("`{text}` is out of range for {ty}"),
         format!("{ty} holds {range}"),
     )
+}
+
+/// What a dtype holds, for out-of-range messages.
+fn dtype_range(d: DType) -> String {
+    fn span<T: std::fmt::Display>(lo: T, hi: T) -> String {
+        format!("{lo} to {hi}")
+    }
+    match d {
+        DType::I64 => span(i64::MIN, i64::MAX),
+        DType::I32 => span(i32::MIN, i32::MAX),
+        DType::I16 => span(i16::MIN, i16::MAX),
+        DType::I8 => span(i8::MIN, i8::MAX),
+        DType::U64 => span(u64::MIN, u64::MAX),
+        DType::U32 => span(u32::MIN, u32::MAX),
+        DType::U16 => span(u16::MIN, u16::MAX),
+        DType::U8 => span(u8::MIN, u8::MAX),
+        DType::F16 => "±65504".to_string(),
+        DType::BF16 => format!("±{:e}", half::bf16::MAX.to_f32()),
+        DType::F32 => format!("±{:e}", f32::MAX),
+        DType::F64 => format!("±{:e}", f64::MAX),
+        DType::Bool => "true and false".to_string(),
+        coded => match coded.coded() {
+            Some(c) => match c.int_range() {
+                Some((lo, hi)) => span(lo, hi),
+                None if c == CodedType::F8E8M0 => "2^-127 to 2^127".to_string(),
+                None => format!("±{}", c.max_finite()),
+            },
+            None => String::new(),
+        },
+    }
 }
 
 /// A literal that overflowed to infinity without being written `inf` is out of range.
@@ -483,36 +552,6 @@ fn tensor_attr(ty: &TensorType, data: TensorData, span: Span) -> PResult<Attr> {
     Tensor::new(ty.shape.clone(), data).map(|t| Attr::Tensor(Arc::new(t))).map_err(|e| {
         Problem::new(ParseErrorKind::TensorElements, span, e.to_string(), "element count mismatch")
     })
-}
-
-fn empty_data(d: DType) -> TensorData {
-    match d {
-        DType::F32 => TensorData::F32(Vec::new()),
-        DType::F64 => TensorData::F64(Vec::new()),
-        DType::F16 => TensorData::F16(Vec::new()),
-        DType::I64 => TensorData::I64(Vec::new()),
-        DType::I32 => TensorData::I32(Vec::new()),
-        DType::I8 => TensorData::I8(Vec::new()),
-        DType::U8 => TensorData::U8(Vec::new()),
-        DType::Bool => TensorData::Bool(Vec::new()),
-    }
-}
-
-/// `n` copies of the first element of `one` (nothing when it is empty).
-fn repeat(one: &TensorData, n: usize) -> TensorData {
-    fn rep<T: Copy>(v: &[T], n: usize) -> Vec<T> {
-        v.first().map(|&x| vec![x; n]).unwrap_or_default()
-    }
-    match one {
-        TensorData::F32(v) => TensorData::F32(rep(v, n)),
-        TensorData::F64(v) => TensorData::F64(rep(v, n)),
-        TensorData::F16(v) => TensorData::F16(rep(v, n)),
-        TensorData::I64(v) => TensorData::I64(rep(v, n)),
-        TensorData::I32(v) => TensorData::I32(rep(v, n)),
-        TensorData::I8(v) => TensorData::I8(rep(v, n)),
-        TensorData::U8(v) => TensorData::U8(rep(v, n)),
-        TensorData::Bool(v) => TensorData::Bool(rep(v, n)),
-    }
 }
 
 #[cfg(test)]

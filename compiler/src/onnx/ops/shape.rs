@@ -11,7 +11,7 @@ use super::super::cx::NodeCx;
 use super::super::error::ImportError;
 use super::super::tensor::{numel, tensor_from_proto_as};
 use super::{ints, product};
-use asplit_ir::{Attr, Attrs, OpKind, Tensor, TensorData, TensorType, ValueId};
+use asplit_ir::{Attr, Attrs, OpKind, Tensor, TensorType, ValueId};
 
 fn reshape_to(cx: &mut NodeCx, x: ValueId, shape: Vec<usize>) -> Result<Vec<ValueId>, ImportError> {
     Ok(vec![cx.emit(OpKind::Reshape, Attrs::new().with("shape", ints(shape)), vec![x])?])
@@ -221,23 +221,10 @@ pub(crate) fn import_constant_of_shape(cx: &mut NodeCx) -> Result<Vec<ValueId>, 
 /// A tensor of type `ty` whose every element is the (single) element of `one`, bit-exact.
 pub(crate) fn splat_like(one: &Tensor, ty: &TensorType) -> Result<Tensor, String> {
     let n = numel(&ty.shape).ok_or("the element count overflows")?;
-    fn rep<T: Copy>(v: &[T], n: usize) -> Result<Vec<T>, String> {
-        match v {
-            [x] => Ok(vec![*x; n]),
-            _ => Err(format!("a splat needs one element, found {}", v.len())),
-        }
+    if one.numel() != 1 {
+        return Err(format!("a splat needs one element, found {}", one.numel()));
     }
-    let data = match one.data() {
-        TensorData::F32(v) => TensorData::F32(rep(v, n)?),
-        TensorData::F64(v) => TensorData::F64(rep(v, n)?),
-        TensorData::F16(v) => TensorData::F16(rep(v, n)?),
-        TensorData::I64(v) => TensorData::I64(rep(v, n)?),
-        TensorData::I32(v) => TensorData::I32(rep(v, n)?),
-        TensorData::I8(v) => TensorData::I8(rep(v, n)?),
-        TensorData::U8(v) => TensorData::U8(rep(v, n)?),
-        TensorData::Bool(v) => TensorData::Bool(rep(v, n)?),
-    };
-    Tensor::new(ty.shape.clone(), data).map_err(|e| e.to_string())
+    Tensor::new(ty.shape.clone(), one.data().repeated(n)).map_err(|e| e.to_string())
 }
 
 /// Importer: Constant.
