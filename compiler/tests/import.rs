@@ -411,24 +411,6 @@ fn runtime_parameters_must_be_constant() {
 
 #[test]
 fn unsupported_features_are_explicit() {
-    // A used MaxPool Indices output.
-    let pool = with(
-        node("MaxPool", "p", &["x"], &["y", "idx"]),
-        vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
-    );
-    let m = M::new(13)
-        .input("x", &[1, 1, 4, 4])
-        .node(pool)
-        .output("y", &[1, 1, 2, 2])
-        .output_any("idx");
-    assert!(m.fails("onnx::unsupported").contains("Indices"));
-    // The same output unused is fine.
-    let pool = with(
-        node("MaxPool", "p", &["x"], &["y", "idx"]),
-        vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
-    );
-    M::new(13).input("x", &[1, 1, 4, 4]).node(pool).output("y", &[1, 1, 2, 2]).ok();
-
     // BatchNormalization training statistics.
     let bn = node("BatchNormalization", "bn", &["x", "s", "b", "m", "v"], &["y", "rm"]);
     let m = M::new(9)
@@ -1005,6 +987,32 @@ fn dropout_is_identity_and_a_used_mask_is_all_true() {
 }
 
 #[test]
+fn max_pool_indices_become_a_second_result_when_read() {
+    let pool = || {
+        with(
+            node("MaxPool", "p", &["x"], &["y", "idx"]),
+            vec![
+                a_ints("kernel_shape", &[2, 2]),
+                a_ints("strides", &[2, 2]),
+                a_int("storage_order", 1),
+            ],
+        )
+    };
+    let g = M::new(13)
+        .input("x", &[1, 1, 4, 4])
+        .node(pool())
+        .output("y", &[1, 1, 2, 2])
+        .output_typed("idx", DataType::INT64, Some(&fixed(&[1, 1, 2, 2])))
+        .ok();
+    let a = only(&g, OpKind::MaxPool);
+    assert_eq!((a.int("indices").unwrap(), a.int("storage_order").unwrap()), (1, 1));
+    assert_eq!(g.ty(g.outputs[1]).dtype, DType::I64);
+    // Unread, the output is left out.
+    let g = M::new(13).input("x", &[1, 1, 4, 4]).node(pool()).output("y", &[1, 1, 2, 2]).ok();
+    assert_eq!(only(&g, OpKind::MaxPool).int("indices").unwrap(), 0);
+}
+
+#[test]
 fn pad_wrap_imports_with_full_rank_pads() {
     let pad = with(node("Pad", "pad", &["x", "p", "", "ax"], &["y"]), vec![a_str("mode", "wrap")]);
     let g = M::new(19)
@@ -1283,9 +1291,6 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     ("test_dequantizelinear_blocked", "onnx::unsupported"),
     ("test_quantizelinear_blocked_asymmetric", "onnx::unsupported"),
     ("test_quantizelinear_blocked_symmetric", "onnx::unsupported"),
-    // MaxPool Indices output
-    ("test_maxpool_with_argmax_2d_precomputed_pads", "onnx::unsupported"),
-    ("test_maxpool_with_argmax_2d_precomputed_strides", "onnx::unsupported"),
     // Resize antialias=1
     ("test_resize_downsample_scales_cubic_antialias", "onnx::unsupported"),
     ("test_resize_downsample_scales_linear_antialias", "onnx::unsupported"),

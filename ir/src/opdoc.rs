@@ -36,10 +36,11 @@ pub fn signature(def: &OpDef) -> String {
     format!("{}({})", def.mnemonic, operand_list(def))
 }
 
-fn results_text(def: &OpDef) -> &'static str {
+fn results_text(def: &OpDef) -> String {
     match def.results {
-        Results::One => "1",
-        Results::PerSplit => "one per `split` entry",
+        Results::One => "1".to_string(),
+        Results::PerSplit => "one per `split` entry".to_string(),
+        Results::OneOrTwo { flag } => format!("1, or 2 with `{flag} = 1`"),
     }
 }
 

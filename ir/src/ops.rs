@@ -69,6 +69,11 @@ pub enum Results {
     One,
     /// One per entry of the `split` attribute.
     PerSplit,
+    /// One, plus a second when the int attribute `flag` is 1 (`max_pool`'s indices).
+    OneOrTwo {
+        /// The attribute that asks for the second result.
+        flag: &'static str,
+    },
 }
 
 /// The declaration of one op.
@@ -112,6 +117,14 @@ impl OpDef {
         match self.results {
             Results::One => 1,
             Results::PerSplit => attrs.ints("split").map(|s| s.len()).unwrap_or(0),
+            Results::OneOrTwo { flag } => {
+                let default = self.attr(flag).and_then(|d| d.default.value());
+                let on = match attrs.get(flag).or(default.as_ref()) {
+                    Some(Attr::Int(v)) => *v == 1,
+                    _ => false,
+                };
+                1 + usize::from(on)
+            }
         }
     }
 
@@ -229,12 +242,14 @@ const CONV_ATTRS: &[AttrDef] = &[
     a("dilations", K::Ints),
     ad("group", K::Int, D::Int(1)),
 ];
-const POOL_ATTRS: &[AttrDef] = &[
+const MAX_POOL_ATTRS: &[AttrDef] = &[
     a("kernel_shape", K::Ints),
     a("strides", K::Ints),
     a("pads", K::Ints),
     a("dilations", K::Ints),
     ad("ceil_mode", K::Int, D::Int(0)),
+    ad("indices", K::Int, D::Int(0)),
+    ad("storage_order", K::Int, D::Int(0)),
 ];
 const AVG_POOL_ATTRS: &[AttrDef] = &[
     a("kernel_shape", K::Ints),
@@ -266,8 +281,10 @@ macro_rules! op {
     };
     (@variadic variadic) => { true };
     (@variadic per_split) => { false };
+    (@variadic indices) => { false };
     (@variadic) => { false };
     (@results per_split) => { Results::PerSplit };
+    (@results indices) => { Results::OneOrTwo { flag: "indices" } };
     (@results variadic) => { Results::One };
     (@results) => { Results::One };
 }
@@ -393,8 +410,9 @@ pub static OPS: &[OpDef] = &[
                 ad("cubic_coeff_a", K::Float, D::Float(-0.75)),
                 ad("exclude_outside", K::Int, D::Int(0))],
         shape shape::resize, eval kernel::resize),
-    op!(MaxPool, "max_pool", ["x"], opt 0, "Max pooling; pads = begins ++ ends.",
-        attrs POOL_ATTRS, shape shape::pool, eval kernel::max_pool),
+    op!(MaxPool, "max_pool", ["x"], opt 0,
+        "Max pooling; pads = begins ++ ends. With indices = 1 a second i64 result holds the flat index of each maximum in x (storage_order 0 = row-major, 1 = column-major spatial axes).",
+        attrs MAX_POOL_ATTRS, shape shape::pool, eval kernel::max_pool, indices),
     op!(AvgPool, "avg_pool", ["x"], opt 0, "Average pooling; pads = begins ++ ends.",
         attrs AVG_POOL_ATTRS, shape shape::pool, eval kernel::avg_pool),
     op!(ReduceMean, "reduce_mean", ["x"], opt 0, "Mean over the listed axes.",
@@ -424,6 +442,15 @@ mod tests {
         for (i, d) in OPS.iter().enumerate() {
             assert_eq!(d.kind as usize, i, "OPS[{i}] is {:?}", d.kind);
         }
+    }
+
+    #[test]
+    fn max_pool_gives_indices_only_when_asked() {
+        let def = OpKind::MaxPool.def();
+        assert_eq!(def.num_results(&Attrs::new()), 1);
+        assert_eq!(def.num_results(&Attrs::new().with("indices", Attr::Int(0))), 1);
+        assert_eq!(def.num_results(&Attrs::new().with("indices", Attr::Int(1))), 2);
+        assert_eq!(OpKind::AvgPool.def().num_results(&Attrs::new()), 1);
     }
 
     #[test]

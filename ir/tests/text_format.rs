@@ -350,6 +350,11 @@ const BAD: &[(&str, &str, ParseErrorKind)] = &[
         ParseErrorKind::ResultCount,
     ),
     (
+        "indices_result_count",
+        "graph @g(%0: f32[1,1,4]) {\n  %1, %2 = max_pool(%0) {kernel_shape = [2], strides = [2], pads = [0, 0], dilations = [1]} : f32[1,1,2], i64[1,1,2]\n  return %1\n}\n",
+        ParseErrorKind::ResultCount,
+    ),
+    (
         "type_count",
         "graph @g(%0: f32[2]) {\n  %1 = relu(%0) : f32[2], f32[2]\n  return %1\n}\n",
         ParseErrorKind::TypeCount,
@@ -431,6 +436,7 @@ const SNAPSHOTTED: &[&str] = &[
     "undefined_value",
     "redefined_value",
     "result_count",
+    "indices_result_count",
     "u8_out_of_range",
     "unterminated_string",
     "operand_count",

@@ -8,13 +8,19 @@
 //! (count_include_pad = 0) or by the number inside the padded extent `[−pad_begin,
 //! in + pad_end)` (count_include_pad = 1); ceil-mode overhang never counts.
 //! Max pooling: f32, f64, i64, i32, i8, u8 (f16 through f32); average: f32, f64 (f16
-//! through f32).
+//! through f32). Max pooling's optional second result (`indices = 1`) holds, as i64, the
+//! flat index into `x` of each maximum: `plane · plane_size + position`, the position
+//! counted row-major (`storage_order` 0) or column-major (1, first spatial axis fastest);
+//! the first maximum in window order wins, a NaN beats every number (the maximum is NaN
+//! then), and a window that reads no input element gives -1.
 
 use super::common::{
     elems, expect_shape, input, invalid, make, next_index, num_dtype, numel, real_dtype,
     spatial_list, strides, to_sizes, touches_f16, unsupported_dtype, via_f32, KResult, Num, Real,
 };
 use super::{EvalCx, InterpError};
+use crate::shape::ShapeCx;
+use crate::tensor::TensorData;
 
 /// The windows of one spatial axis: `len` outputs; output `o` covers input positions
 /// `o·s − pb + j·d` for `j ∈ [0, k)`.
@@ -140,13 +146,13 @@ fn visit(lists: &[&[usize]], st: &[usize], base: usize, f: &mut impl FnMut(usize
 }
 
 /// Runs `reduce(plane, window offsets)` for every output position of every (n, c) plane.
-fn pool_planes<T: Copy>(
+fn pool_planes<T: Copy, R>(
     cx: &EvalCx,
     x: &[T],
     ws: &[AxisWindows],
     out: &[usize],
-    mut reduce: impl FnMut(&[T], &[&[usize]], &[usize], &[usize]) -> T,
-) -> Result<Vec<T>, InterpError> {
+    mut reduce: impl FnMut(&[T], &[&[usize]], &[usize], &[usize]) -> R,
+) -> Result<Vec<R>, InterpError> {
     let shape = input(cx, 0)?.shape();
     let plane = numel(&shape[2..]);
     let st = strides(&shape[2..]);
@@ -184,6 +190,9 @@ pub fn max_pool(cx: &EvalCx) -> KResult {
 fn max_pool_t<T: Num>(cx: &EvalCx) -> KResult {
     let x = elems::<T>(cx, 0)?;
     let (ws, out) = windows(cx)?;
+    if cx.outputs.len() == 2 {
+        return max_pool_indices_t(cx, x, &ws, out);
+    }
     let y = pool_planes(cx, x, &ws, &out, |p, lists, st, _| {
         let mut m = T::LOWEST;
         visit(lists, st, 0, &mut |o| {
@@ -194,6 +203,78 @@ fn max_pool_t<T: Num>(cx: &EvalCx) -> KResult {
         m
     })?;
     Ok(vec![make(cx, out, T::wrap(y))?])
+}
+
+/// Max pooling with the flat index of every maximum (the `indices = 1` form).
+fn max_pool_indices_t<T: Num>(
+    cx: &EvalCx,
+    x: &[T],
+    ws: &[AxisWindows],
+    out: Vec<usize>,
+) -> KResult {
+    let shape = input(cx, 0)?.shape();
+    let found = pool_planes(cx, x, ws, &out, |p, lists, st, _| {
+        // (maximum, its offset in the plane); NaN is sticky, ties keep the first.
+        let mut best: Option<(T, usize)> = None;
+        visit(lists, st, 0, &mut |o| {
+            let Some(&v) = p.get(o) else { return };
+            let better = match best {
+                None => true,
+                Some((m, _)) => !is_nan(m) && (is_nan(v) || v > m),
+            };
+            if better {
+                best = Some((v, o));
+            }
+        });
+        best
+    })?;
+    let column_major = storage_order(cx)?;
+    let dims = &shape[2..];
+    let plane = numel(dims);
+    let per_plane = numel(&out[2..]).max(1);
+    let mut values = Vec::with_capacity(found.len());
+    let mut indices = Vec::with_capacity(found.len());
+    for (k, f) in found.into_iter().enumerate() {
+        let (v, idx) = match f {
+            Some((v, o)) => (v, flat_index(k / per_plane, plane, dims, o, column_major)),
+            None => (T::LOWEST, -1),
+        };
+        values.push(v);
+        indices.push(idx);
+    }
+    let idx = make(cx, out.clone(), TensorData::I64(indices))?;
+    Ok(vec![make(cx, out, T::wrap(values))?, idx])
+}
+
+/// True for NaN, the one value unequal to itself (integers never are).
+#[allow(clippy::eq_op)]
+fn is_nan<T: PartialEq>(v: T) -> bool {
+    v != v
+}
+
+/// `storage_order` (absent = the op table's default, 0): true for column-major indices.
+fn storage_order(cx: &EvalCx) -> Result<bool, InterpError> {
+    let rule = ShapeCx { op: cx.op, inputs: &[], attrs: cx.attrs };
+    Ok(rule.int("storage_order").map_err(|e| invalid(cx, e.to_string()))? != 0)
+}
+
+/// Flat index into `x` of offset `o` (row-major within a plane of spatial shape `dims`) of
+/// plane `p`: row-major, or with the spatial position counted column-major.
+fn flat_index(p: usize, plane: usize, dims: &[usize], o: usize, column_major: bool) -> i64 {
+    let pos = if column_major {
+        let (mut rest, mut stride, mut pos) = (o, 1usize, 0usize);
+        let row_strides = strides(dims);
+        for (&d, &rs) in dims.iter().zip(&row_strides) {
+            pos += (rest / rs.max(1)) * stride;
+            rest %= rs.max(1);
+            stride *= d;
+        }
+        pos
+    } else {
+        o
+    };
+    // Bounded by the operand's element count, which the shape rule caps at 2^40.
+    (p * plane + pos) as i64
 }
 
 /// Average pooling.
@@ -297,6 +378,63 @@ mod tests {
         assert_eq!(vals(&y), vec![3.0, 4.0, 5.0, 6.0]);
         let y = run1(OpKind::AvgPool, &a, &[&x], DType::F32, &[1, 1, 4]);
         assert_eq!(vals(&y), vec![2.0, 3.0, 4.0, 5.0]);
+    }
+
+    /// Max pooling with indices: (values, indices).
+    fn with_indices(a: &Attrs, x: &crate::tensor::Tensor, out: &[usize]) -> (Vec<f32>, Vec<i64>) {
+        let mut a = a.clone();
+        a.set("indices", Attr::Int(1));
+        let outs = [TensorType::new(x.dtype(), out), TensorType::new(DType::I64, out)];
+        let r = try_run(OpKind::MaxPool, &a, &[x], &outs).unwrap_or_else(|e| panic!("{e}"));
+        let TensorData::I64(idx) = r[1].data().clone() else { panic!("indices are not i64") };
+        (vals(&r[0].cast(DType::F32)), idx)
+    }
+
+    #[test]
+    fn max_pool_indices_row_major_with_pads() {
+        // ONNX test_maxpool_with_argmax_2d_precomputed_pads.
+        let x = iota(&[1, 1, 5, 5]);
+        let a = pool_attrs(&[5, 5], &[1, 1], &[2; 4], &[1, 1], false, false);
+        let (v, idx) = with_indices(&a, &x, &[1, 1, 5, 5]);
+        let rows = [[12, 13, 14, 14, 14], [17, 18, 19, 19, 19], [22, 23, 24, 24, 24]];
+        let want: Vec<i64> = [rows[0], rows[1], rows[2], rows[2], rows[2]].concat();
+        assert_eq!(idx, want);
+        assert_eq!(v, want.iter().map(|&i| i as f32 + 1.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn max_pool_indices_column_major_and_per_plane() {
+        // ONNX test_maxpool_with_argmax_2d_precomputed_strides: (h, w) counts as w·5 + h.
+        let x = iota(&[1, 1, 5, 5]);
+        let mut a = pool_attrs(&[2, 2], &[2, 2], &[0; 4], &[1, 1], false, false);
+        a.set("storage_order", Attr::Int(1));
+        let (v, idx) = with_indices(&a, &x, &[1, 1, 2, 2]);
+        assert_eq!((v, idx), (vec![7.0, 9.0, 17.0, 19.0], vec![6, 16, 8, 18]));
+        // Planes (n, c) offset by their size; N = 2, C = 1, a 3-d 2x2x2 input per plane.
+        let x = iota(&[2, 1, 2, 2, 2]);
+        let a3 = pool_attrs(&[2, 2, 2], &[1, 1, 1], &[0; 6], &[1, 1, 1], false, false);
+        assert_eq!(with_indices(&a3, &x, &[2, 1, 1, 1, 1]).1, vec![7, 15]);
+        let mut a3 = a3;
+        a3.set("storage_order", Attr::Int(1));
+        // The last element (1, 1, 1) is 7 either way; a max at (d0, d1, d2) = (1, 0, 0)
+        // is row-major 4 and column-major 1.
+        let x = f32t(&[1, 1, 2, 2, 2], &[0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0]);
+        assert_eq!(with_indices(&a3, &x, &[1, 1, 1, 1, 1]).1, vec![1]);
+    }
+
+    #[test]
+    fn max_pool_indices_ties_nans_and_dtypes() {
+        // Ties keep the first in window order; a NaN wins and stays.
+        let x = f32t(&[1, 1, 6], &[3.0, 3.0, 1.0, f32::NAN, 5.0, f32::NAN]);
+        let a = pool_attrs(&[2], &[2], &[0, 0], &[1], false, false);
+        let (v, idx) = with_indices(&a, &x, &[1, 1, 3]);
+        assert_eq!(idx, vec![0, 3, 5]);
+        assert!(v[0] == 3.0 && v[1].is_nan() && v[2].is_nan());
+        // Integers and f16 (through f32).
+        let x = tensor(&[1, 1, 4], TensorData::I8(vec![-5, -3, 7, -128]));
+        assert_eq!(with_indices(&a, &x, &[1, 1, 2]), (vec![-3.0, 7.0], vec![1, 2]));
+        let x = f32t(&[1, 1, 4], &[0.5, -1.0, 2.0, 2.0]).cast(DType::F16);
+        assert_eq!(with_indices(&a, &x, &[1, 1, 2]), (vec![0.5, 2.0], vec![0, 2]));
     }
 
     #[test]

@@ -755,6 +755,7 @@ fn result_count_problem(def: &OpDef, expected: usize, found: usize, span: Span) 
     let why = match def.results {
         crate::ops::Results::One => String::new(),
         crate::ops::Results::PerSplit => " (one per entry of `split`)".to_string(),
+        crate::ops::Results::OneOrTwo { flag } => format!(" (2 when `{flag}` = 1)"),
     };
     Problem::new(
         ParseErrorKind::ResultCount,

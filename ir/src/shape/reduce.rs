@@ -4,22 +4,28 @@
 //! Pooling follows ONNX: per spatial axis, out = floor((in + pads − dilation·(k−1) − 1) /
 //! stride) + 1, or the ceiling with `ceil_mode`, in which case a last window that would
 //! start inside the right padding is dropped. As in onnxruntime, each pad must be smaller
-//! than the kernel, so no window lies entirely in padding. Reductions take an explicit list
-//! of distinct axes (empty = reduce nothing) and `keepdims`. Nothing here computes values.
+//! than the kernel, so no window lies entirely in padding. `max_pool` with `indices = 1` has
+//! a second, i64 result of the same shape (`storage_order` 0 or 1 says how it counts).
+//! Reductions take an explicit list of distinct axes (empty = reduce nothing) and
+//! `keepdims`. Nothing here computes values.
 
 use super::linalg::{positive_list, Window};
 use super::{ShapeCx, ShapeResult};
 use crate::ops::OpKind;
-use crate::types::TensorType;
+use crate::types::{DType, TensorType};
 
-/// `max_pool`, `avg_pool`: [N, C, D…] → [N, C, O…].
+/// `max_pool`, `avg_pool`: [N, C, D…] → [N, C, O…] (and `max_pool`'s i64 indices of the
+/// same shape when `indices = 1`).
 pub fn pool(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
+    let mut indices = false;
     if cx.op == OpKind::AvgPool {
         cx.expect_float(0)?;
         cx.flag("count_include_pad")?;
     } else {
         cx.expect_numeric(0)?;
+        indices = cx.flag("indices")?;
+        cx.flag("storage_order")?;
     }
     cx.expect_min_rank(0, 3, "N, C and at least one spatial axis")?;
     let x = cx.input(0)?;
@@ -53,7 +59,11 @@ pub fn pool(cx: &ShapeCx) -> ShapeResult {
         }
         shape.push(cx.dim(&format!("output size along spatial axis {i}"), o)?);
     }
-    cx.one(TensorType::new(x.dtype, shape))
+    let mut out = cx.one(TensorType::new(x.dtype, shape.clone()))?;
+    if indices {
+        out.push(TensorType::new(DType::I64, shape));
+    }
+    Ok(out)
 }
 
 /// `reduce_*`: the listed axes (distinct, possibly negative) become 1 with `keepdims`, or
@@ -133,6 +143,17 @@ mod tests {
     }
 
     #[test]
+    fn max_pool_indices_are_a_second_i64_result() {
+        let a = pool_attrs(&[2, 2], &[2, 2], &[0; 4], 0).with("indices", Attr::Int(1));
+        let out = run(OpKind::MaxPool, &[t(DType::I8, &[1, 2, 5, 4])], a.clone()).unwrap();
+        assert_eq!(out, vec![t(DType::I8, &[1, 2, 2, 2]), t(DType::I64, &[1, 2, 2, 2])]);
+        let a = a.with("storage_order", Attr::Int(1));
+        assert_eq!(run(OpKind::MaxPool, &[f(&[1, 1, 3, 3])], a).unwrap().len(), 2);
+        let a = pool_attrs(&[2, 2], &[2, 2], &[0; 4], 0).with("indices", Attr::Int(0));
+        assert_eq!(run(OpKind::MaxPool, &[f(&[1, 1, 3, 3])], a).unwrap().len(), 1);
+    }
+
+    #[test]
     fn pool_errors() {
         let x = || vec![f(&[1, 3, 4, 4])];
         expect_err(
@@ -159,6 +180,18 @@ mod tests {
             &x(),
             pool_attrs(&[3, 3], &[1, 1], &[0, 0, 0, 0], 2),
             &["attribute `ceil_mode` must be 0 or 1, found 2"],
+        );
+        expect_err(
+            OpKind::MaxPool,
+            &x(),
+            pool_attrs(&[3, 3], &[1, 1], &[0, 0, 0, 0], 0).with("indices", Attr::Int(2)),
+            &["attribute `indices` must be 0 or 1, found 2"],
+        );
+        expect_err(
+            OpKind::MaxPool,
+            &x(),
+            pool_attrs(&[3, 3], &[1, 1], &[0, 0, 0, 0], 0).with("storage_order", Attr::Int(-1)),
+            &["attribute `storage_order` must be 0 or 1, found -1"],
         );
         expect_err(
             OpKind::AvgPool,

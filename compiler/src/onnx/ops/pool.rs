@@ -1,8 +1,8 @@
 //! Pooling: MaxPool, AveragePool (auto_pad resolved to explicit pads), GlobalAveragePool and
 //! GlobalMaxPool (→ `reduce_mean` / `reduce_max` over the spatial axes, keeping dims).
 //!
-//! MaxPool's `Indices` output is an error when something reads it; `storage_order` only
-//! affects `Indices` and is otherwise ignored.
+//! MaxPool's `Indices` output, when something reads it, is `max_pool`'s second result
+//! (`indices = 1`, with `storage_order`); otherwise the node has one result.
 
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
@@ -29,13 +29,11 @@ fn pool_attrs(cx: &NodeCx, x: ValueId) -> Result<Attrs, ImportError> {
 /// Importer: MaxPool.
 pub(crate) fn import_max_pool(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
     let x = cx.input(0, "X")?;
-    if cx.output_used(1) {
-        return Err(
-            cx.unsupported(format!("using output #1 (`{}`, the Indices)", cx.node.output[1]))
-        );
-    }
-    let attrs = pool_attrs(cx, x)?;
-    Ok(vec![cx.emit(OpKind::MaxPool, attrs, vec![x])?])
+    let indices = cx.output_used(1);
+    let attrs = pool_attrs(cx, x)?
+        .with("indices", Attr::Int(i64::from(indices)))
+        .with("storage_order", Attr::Int(flag(cx, "storage_order")?));
+    cx.emit_n(OpKind::MaxPool, attrs, vec![x])
 }
 
 /// Importer: AveragePool.
