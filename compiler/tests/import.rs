@@ -424,7 +424,7 @@ fn unsupported_features_are_explicit() {
         .output_any("rm");
     assert!(m.fails("onnx::unsupported").contains("training mode"));
 
-    // Resize antialias, blocked quantization, sparse constants, training dropout.
+    // Resize antialias, DequantizeLinear output_dtype, sparse constants, training dropout.
     let rs = with(node("Resize", "rs", &["x", "", "sc"], &["y"]), vec![a_int("antialias", 1)]);
     let m = M::new(18)
         .input("x", &[1, 1, 4, 4])
@@ -433,13 +433,16 @@ fn unsupported_features_are_explicit() {
         .output("y", &[1, 1, 2, 2]);
     assert!(m.fails("onnx::unsupported").contains("antialias=1"));
 
-    let q = with(node("QuantizeLinear", "q", &["x", "sc"], &["y"]), vec![a_int("block_size", 2)]);
-    let m = M::new(21)
-        .input("x", &[4, 4])
-        .init(f32_init("sc", &[4, 2], &[1.0; 8]))
-        .node(q)
-        .output_typed("y", DataType::UINT8, Some(&fixed(&[4, 4])));
-    assert!(m.fails("onnx::unsupported").contains("block_size=2"));
+    let dq = with(
+        node("DequantizeLinear", "dq", &["q", "sc"], &["y"]),
+        vec![a_int("output_dtype", DataType::FLOAT16 as i64)],
+    );
+    let m = M::new(23)
+        .input_typed("q", DataType::UINT8, Some(&fixed(&[4, 4])))
+        .init(f32_init("sc", &[], &[1.0]))
+        .node(dq)
+        .output_typed("y", DataType::FLOAT16, Some(&fixed(&[4, 4])));
+    assert!(m.fails("onnx::unsupported").contains("output_dtype FLOAT16"));
 
     let c = with(
         node("Constant", "c", &[], &["y"]),
@@ -468,15 +471,15 @@ fn unsupported_dtypes_are_named() {
     let mut t = TensorProto::new();
     t.name = "w".into();
     t.dims = vec![2];
-    t.data_type = DataType::BFLOAT16 as i32;
-    t.int32_data = vec![0, 0];
+    t.data_type = DataType::COMPLEX128 as i32;
+    t.double_data = vec![0.0; 4];
     let m = M::new(13)
         .input("x", &[2])
         .init(t)
         .node(node("Add", "a", &["x", "w"], &["y"]))
         .output("y", &[2]);
     let msg = m.fails("onnx::unsupported_dtype");
-    assert!(msg.contains("initializer `w`") && msg.contains("BFLOAT16"), "{msg}");
+    assert!(msg.contains("initializer `w`") && msg.contains("COMPLEX128"), "{msg}");
 
     let m = M::new(13)
         .input_typed("s", DataType::STRING, Some(&fixed(&[2])))
@@ -484,14 +487,10 @@ fn unsupported_dtypes_are_named() {
         .output_any("y");
     assert!(m.fails("onnx::unsupported_dtype").contains("graph input `s`"));
 
-    let cast =
-        with(node("Cast", "c", &["x"], &["y"]), vec![a_int("to", DataType::FLOAT8E4M3FN as i64)]);
+    let cast = with(node("Cast", "c", &["x"], &["y"]), vec![a_int("to", DataType::STRING as i64)]);
     let m = M::new(19).input("x", &[2]).node(cast).output_any("y");
     let msg = m.fails("onnx::unsupported_dtype");
-    assert!(
-        msg.contains("attribute `to` of Cast node `c`") && msg.contains("FLOAT8E4M3FN"),
-        "{msg}"
-    );
+    assert!(msg.contains("attribute `to` of Cast node `c`") && msg.contains("STRING"), "{msg}");
 
     let cast =
         with(node("Cast", "c", &["x"], &["y"]), vec![a_int("to", DataType::COMPLEX64 as i64)]);
@@ -1133,6 +1132,46 @@ fn quantize_linear_takes_its_type_from_the_zero_point() {
 }
 
 #[test]
+fn blocked_and_low_bit_quantization_imports() {
+    // int4 zero point, packed two to a byte in raw_data; blocks of 2 along axis 1.
+    let mut zp = TensorProto::new();
+    zp.name = "zp".into();
+    zp.data_type = DataType::INT4 as i32;
+    zp.dims = vec![4, 2];
+    zp.raw_data = vec![0x1f, 0x00, 0x77, 0x88];
+    let q = with(
+        node("QuantizeLinear", "q", &["x", "s", "zp"], &["y"]),
+        vec![a_int("axis", 1), a_int("block_size", 2)],
+    );
+    let g = M::new(21)
+        .input("x", &[4, 4])
+        .init(f32_init("s", &[4, 2], &[0.5; 8]))
+        .init(zp)
+        .node(q)
+        .output_typed("y", DataType::INT4, Some(&fixed(&[4, 4])))
+        .ok();
+    let a = only(&g, OpKind::QuantizeLinear);
+    assert_eq!(a.dtype("to").unwrap(), DType::I4);
+    assert_eq!((a.int("block_size").unwrap(), a.int("saturate").unwrap()), (2, 1));
+
+    let bad = with(node("QuantizeLinear", "q", &["x", "s"], &["y"]), vec![a_int("block_size", 1)]);
+    let m = M::new(21)
+        .input("x", &[4, 4])
+        .init(f32_init("s", &[4, 2], &[0.5; 8]))
+        .node(bad)
+        .output_typed("y", DataType::UINT8, Some(&fixed(&[4, 4])));
+    assert!(m.fails("onnx::shape").contains("expected a scalar (per tensor) or [4, 4]"));
+
+    let cast = with(
+        node("Cast", "c", &["x"], &["y"]),
+        vec![a_int("to", DataType::FLOAT8E5M2 as i64), a_int("saturate", 0)],
+    );
+    let g = M::new(19).input("x", &[2]).node(cast).output_any("y").ok();
+    let c = only(&g, OpKind::Cast);
+    assert_eq!((c.dtype("to").unwrap(), c.int("saturate").unwrap()), (DType::F8E5M2, 0));
+}
+
+#[test]
 fn constants_in_every_form() {
     let forms = [
         (a_float("value_float", 2.5), vec![]),
@@ -1287,10 +1326,6 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     // BatchNormalization training mode
     ("test_batchnorm_epsilon_training_mode", "onnx::unsupported"),
     ("test_batchnorm_example_training_mode", "onnx::unsupported"),
-    // blocked quantization
-    ("test_dequantizelinear_blocked", "onnx::unsupported"),
-    ("test_quantizelinear_blocked_asymmetric", "onnx::unsupported"),
-    ("test_quantizelinear_blocked_symmetric", "onnx::unsupported"),
     // Resize antialias=1
     ("test_resize_downsample_scales_cubic_antialias", "onnx::unsupported"),
     ("test_resize_downsample_scales_linear_antialias", "onnx::unsupported"),
@@ -1308,8 +1343,10 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     ("test_training_dropout_mask", "onnx::unsupported"),
 ];
 
-/// ONNX element type codes the IR has: float, uint8, int8, int32, int64, bool, float16, double.
-const IR_DTYPES: [i32; 8] = [1, 2, 3, 6, 7, 9, 10, 11];
+/// ONNX element type codes the IR has: all but undefined (0), string (8), the complex types
+/// (14, 15) and float6 (27, 28).
+const IR_DTYPES: [i32; 23] =
+    [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 /// True when a graph input, output or initializer, or a Cast target, has an element type
 /// outside [`IR_DTYPES`].

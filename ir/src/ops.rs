@@ -261,7 +261,8 @@ const AVG_POOL_ATTRS: &[AttrDef] = &[
 ];
 const REDUCE_ATTRS: &[AttrDef] = &[a("axes", K::Ints), ad("keepdims", K::Int, D::Int(1))];
 const AXIS: &[AttrDef] = &[a("axis", K::Int)];
-const QUANT_ATTRS: &[AttrDef] = &[ad("axis", K::Int, D::Int(1))];
+const QUANT_ATTRS: &[AttrDef] =
+    &[ad("axis", K::Int, D::Int(1)), ad("block_size", K::Int, D::Int(0))];
 
 macro_rules! op {
     ($kind:ident, $mn:literal, [$($operand:literal),*], opt $opt:literal, $doc:literal,
@@ -421,14 +422,18 @@ pub static OPS: &[OpDef] = &[
         attrs REDUCE_ATTRS, shape shape::reduce, eval kernel::reduce),
     op!(ReduceMax, "reduce_max", ["x"], opt 0, "Maximum over the listed axes.",
         attrs REDUCE_ATTRS, shape shape::reduce, eval kernel::reduce),
-    op!(Cast, "cast", ["x"], opt 0, "Converts the element type (ONNX Cast semantics).",
-        attrs &[a("to", K::DType)], shape shape::cast, eval kernel::cast),
+    op!(Cast, "cast", ["x"], opt 0,
+        "Converts the element type (ONNX Cast semantics); saturate and round_mode (up | down | nearest) concern the 8-bit floats.",
+        attrs &[a("to", K::DType), ad("saturate", K::Int, D::Int(1)),
+                ad("round_mode", K::Str, D::Str("up"))],
+        shape shape::cast, eval kernel::cast),
     op!(QuantizeLinear, "quantize_linear", ["x", "scale", "zero_point"], opt 1,
-        "q = saturate(round_half_even(x / scale) + zero_point) to dtype `to`; per tensor or per axis.",
-        attrs &[ad("axis", K::Int, D::Int(1)), a("to", K::DType)],
+        "q = saturate(round_half_even(x / scale) + zero_point) to the integer dtype `to`, or x / scale rounded to the float8/float4 `to` (±max when saturate = 1); per tensor, per axis, or in blocks of block_size along axis.",
+        attrs &[ad("axis", K::Int, D::Int(1)), a("to", K::DType),
+                ad("saturate", K::Int, D::Int(1)), ad("block_size", K::Int, D::Int(0))],
         shape shape::quantize_linear, eval kernel::quantize_linear),
     op!(DequantizeLinear, "dequantize_linear", ["x", "scale", "zero_point"], opt 1,
-        "x = (q - zero_point) · scale, in scale's dtype; per tensor or per axis.",
+        "x = (q - zero_point) · scale, in scale's dtype; per tensor, per axis, or in blocks of block_size along axis.",
         attrs QUANT_ATTRS, shape shape::dequantize_linear, eval kernel::dequantize_linear),
 ];
 

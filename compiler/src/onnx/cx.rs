@@ -210,13 +210,20 @@ impl<'i, 'm> NodeCx<'i, 'm> {
         }
     }
 
-    /// Appends one IR node; returns its results.
+    /// Appends one IR node (attributes the importer left out get the op table's default);
+    /// returns its results.
     pub(crate) fn emit_n(
         &mut self,
         op: OpKind,
         attrs: Attrs,
         inputs: Vec<ValueId>,
     ) -> Result<Vec<ValueId>, ImportError> {
+        let mut attrs = attrs;
+        for d in op.def().attrs {
+            if let (None, Some(v)) = (attrs.get(d.name), d.default.value()) {
+                attrs.set(d.name, v);
+            }
+        }
         let tys: Vec<TensorType> = inputs.iter().map(|&v| self.ty(v).clone()).collect();
         let out = (op.def().shape)(&ShapeCx { op, inputs: &tys, attrs: &attrs })
             .map_err(|error| ImportError::Shape { node: self.loc.clone(), error })?;

@@ -1,10 +1,12 @@
 //! Elementwise kernels: unary activations and math functions, broadcasting binary
 //! arithmetic and comparisons, variadic max/min/sum, `where` and `cast`.
 //!
-//! Dtypes: relu and clip work on f32, f64, i64, i32, i8, u8; add, sub, mul, div, pow, max,
-//! min, sum, equal, less and greater on those too (equal also on bool); the other unary
-//! ops on f32 and f64; f16 goes through f32. Integer arithmetic wraps, integer division
-//! truncates toward zero and division by zero is an error. Floating max/min propagate NaN.
+//! Dtypes: relu and clip work on f32, f64 and the 8- to 64-bit integers; add, sub, mul, div,
+//! pow, max, min, sum, equal, less and greater on those too (equal also on bool); the other
+//! unary ops on f32 and f64; f16 and bf16 go through f32. `where` takes every dtype (coded
+//! ones as codes) and `cast` converts between all of them. Integer arithmetic wraps, integer
+//! division truncates toward zero and division by zero is an error. Floating max/min
+//! propagate NaN.
 
 use super::common::{
     any_dtype, broadcast_index, broadcast_shapes, elems, input, invalid, make, num_dtype, numel,
@@ -12,6 +14,7 @@ use super::common::{
     Scalar,
 };
 use super::{EvalCx, InterpError};
+use crate::coded::{CastOptions, RoundMode};
 use crate::ops::OpKind;
 use crate::types::DType;
 
@@ -303,14 +306,27 @@ fn where_t<T: Scalar>(cx: &EvalCx) -> KResult {
     Ok(vec![make(cx, out, T::wrap(y))?])
 }
 
-/// ONNX Cast to the `to` dtype.
+/// ONNX Cast to the `to` dtype; `saturate` (default 1) and `round_mode` (default "up")
+/// matter only for the coded floats.
 pub fn cast(cx: &EvalCx) -> KResult {
     let to = cx.attrs.dtype("to")?;
     let want = output(cx, 0)?;
     if want.dtype != to {
         return Err(invalid(cx, format!("result type {want} disagrees with to = {to}")));
     }
-    Ok(vec![input(cx, 0)?.cast(to)])
+    let saturate = match cx.attrs.get("saturate") {
+        Some(_) => cx.attrs.int("saturate")? != 0,
+        None => true,
+    };
+    let round_mode = match cx.attrs.get("round_mode") {
+        Some(_) => {
+            let name = cx.attrs.str("round_mode")?;
+            RoundMode::from_name(name)
+                .ok_or_else(|| unsupported(cx, format!("round_mode = \"{name}\"")))?
+        }
+        None => RoundMode::Up,
+    };
+    Ok(vec![input(cx, 0)?.cast_with(to, CastOptions { saturate, round_mode })])
 }
 
 #[cfg(test)]
@@ -475,6 +491,66 @@ mod tests {
         let outs = [crate::types::TensorType::new(DType::I32, [1])];
         let err = try_run(OpKind::Exp, &none(), &[&x], &outs).unwrap_err();
         assert!(err.to_string().contains("dtype i32"), "{err}");
+    }
+
+    #[test]
+    fn wide_and_unsigned_integers() {
+        let a = tensor(&[2], TensorData::U64(vec![u64::MAX, 7]));
+        let b = tensor(&[1], TensorData::U64(vec![2]));
+        let y = run1(OpKind::Div, &none(), &[&a, &b], DType::U64, &[2]);
+        assert_eq!(y.data(), &TensorData::U64(vec![u64::MAX / 2, 3]));
+        let y = run1(OpKind::Greater, &none(), &[&a, &b], DType::Bool, &[2]);
+        assert_eq!(y.data(), &TensorData::Bool(vec![true, true]));
+        let c = tensor(&[2], TensorData::I16(vec![-300, 300]));
+        let d = tensor(&[2], TensorData::I16(vec![200, -400]));
+        let y = run1(OpKind::Max, &none(), &[&c, &d], DType::I16, &[2]);
+        assert_eq!(y.data(), &TensorData::I16(vec![200, 300]));
+        let y = run1(OpKind::Mul, &none(), &[&c, &d], DType::I16, &[2]);
+        assert_eq!(y.data(), &TensorData::I16(vec![(-60000i32) as i16, (-120000i32) as i16]));
+    }
+
+    #[test]
+    fn bf16_goes_through_f32() {
+        let h = |v: &[f32]| TensorData::BF16(v.iter().map(|&x| half::bf16::from_f32(x)).collect());
+        let a = tensor(&[2], h(&[1.5, -2.0]));
+        let b = tensor(&[2], h(&[0.25, 3.0]));
+        let y = run1(OpKind::Add, &none(), &[&a, &b], DType::BF16, &[2]);
+        assert_eq!(y.data(), &h(&[1.75, 1.0]));
+        let y = run1(OpKind::Relu, &none(), &[&a], DType::BF16, &[2]);
+        assert_eq!(y.data(), &h(&[1.5, 0.0]));
+    }
+
+    #[test]
+    fn cast_to_float8_honours_saturate_and_round_mode() {
+        let x = f32t(&[3], &[1.1, 1000.0, f32::INFINITY]);
+        let to = |d: DType, extra: &[(&str, Attr)]| {
+            let mut a = attrs(extra);
+            a.set("to", Attr::DType(d));
+            a
+        };
+        let y = run1(OpKind::Cast, &to(DType::F8E4M3FN, &[]), &[&x], DType::F8E4M3FN, &[3]);
+        assert_eq!(y.data().to_f64_vec(), vec![1.125, 448.0, 448.0]);
+        let ns = to(DType::F8E5M2, &[("saturate", Attr::Int(0))]);
+        let y = run1(OpKind::Cast, &ns, &[&x], DType::F8E5M2, &[3]);
+        assert_eq!(y.data().to_f64_vec(), vec![1.0, 1024.0, f64::INFINITY]);
+        let down = to(DType::F8E8M0, &[("round_mode", Attr::Str("down".into()))]);
+        let y = run1(OpKind::Cast, &down, &[&x], DType::F8E8M0, &[3]);
+        assert_eq!(y.data().to_f64_vec()[..2], [1.0, 512.0]);
+        let back = run1(OpKind::Cast, &to(DType::F32, &[]), &[&y], DType::F32, &[3]);
+        assert_eq!(vals(&back)[..2], [1.0, 512.0]);
+    }
+
+    #[test]
+    fn where_and_movement_work_on_codes() {
+        let c = tensor(&[2], TensorData::Bool(vec![true, false]));
+        let a = f32t(&[2], &[1.0, -1.0]).cast(DType::I4);
+        let b = f32t(&[], &[5.0]).cast(DType::I4);
+        let y = run1(OpKind::Where, &none(), &[&c, &a, &b], DType::I4, &[2]);
+        assert_eq!(y.data().to_i64_vec(), vec![1, 5]);
+        let t = f32t(&[2, 2], &[0.5, 1.0, 2.0, 4.0]).cast(DType::F4E2M1);
+        let p = attrs(&[("perm", ints(&[1, 0]))]);
+        let y = run1(OpKind::Transpose, &p, &[&t], DType::F4E2M1, &[2, 2]);
+        assert_eq!(y.data().to_f64_vec(), vec![0.5, 2.0, 1.0, 4.0]);
     }
 
     #[test]

@@ -1,56 +1,99 @@
 //! QuantizeLinear and DequantizeLinear as exact integer/float arithmetic, per tensor (a
-//! one-element scale) or per axis (a 1-d scale along `axis`). Blocked quantization (scale
-//! of rank > 1) is not supported.
+//! one-element scale), per axis (a 1-d scale along `axis`) or blocked (`block_size` B > 0: a
+//! scale of `x`'s rank with ceil(n / B) entries along `axis`, each covering B consecutive
+//! elements).
 //!
-//! Quantize: `q = saturate(round_half_even(x / scale) + zero_point)` to u8 or i8, where the
-//! division is done in x's precision (f32, f64, or f16 rounding), as ONNX does; i32 inputs
-//! divide in f64. Dequantize: `(q − zero_point) · scale` from u8, i8 or i32, computed in
-//! f32 (f64 when the scale is f64) and returned in the scale's dtype.
+//! Quantize: `x / scale` is computed in x's precision (f32, f64, or f16/bf16 rounding), as
+//! ONNX does; i32 inputs divide in f64. To an integer type (u8, i8, u16, i16, u4, i4, u2,
+//! i2): `q = clamp(round_half_even(x / scale) + zero_point)` to the type's range. To a coded
+//! float (f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz, f4e2m1): `x / scale` rounded to the
+//! nearest code, out-of-range values saturating to ±max when `saturate` is 1 (see
+//! [`crate::coded`]); their zero point, if given, must be all zeros. Dequantize:
+//! `(q − zero_point) · scale` from any of those types or i32, computed in f32 (f64 when the
+//! scale is f64) and returned in the scale's dtype.
 
 use super::common::{input, invalid, make, norm_axis, numel, opt_input, unsupported, KResult};
 use super::{EvalCx, InterpError};
+use crate::coded::{bf16_from_f64, CastOptions, CodedType, RoundMode};
 use crate::tensor::{Tensor, TensorData};
 use crate::types::DType;
-use half::f16;
+use half::{bf16, f16};
 
 /// Maps an element offset of the operand to the offset of its scale / zero point.
-struct ParamMap {
-    per_axis: bool,
-    dim: usize,
-    inner: usize,
+enum ParamMap {
+    /// One scale.
+    PerTensor,
+    /// One scale per index along the axis (`dim` of them), `inner` elements apart.
+    PerAxis { dim: usize, inner: usize },
+    /// Scales of `x`'s shape with `sdim` entries along the axis, one per `block` indices.
+    Blocked { dim: usize, inner: usize, block: usize, sdim: usize },
 }
 
 impl ParamMap {
     fn new(cx: &EvalCx, x: &Tensor, p: &Tensor) -> Result<ParamMap, InterpError> {
-        if p.numel() == 1 {
-            return Ok(ParamMap { per_axis: false, dim: 1, inner: 1 });
+        if p.numel() == 1 && p.shape().len() <= 1 {
+            return Ok(ParamMap::PerTensor);
         }
         let shape = x.shape();
         let axis = norm_axis(cx, cx.attrs.int("axis")?, shape.len())?;
-        if p.shape().len() != 1 {
-            return Err(unsupported(cx, format!("blocked quantization (scale {:?})", p.shape())));
+        let (dim, inner) = (shape[axis], numel(&shape[axis + 1..]));
+        let block = block_size(cx)?;
+        if block == 0 {
+            if p.shape() != [dim] {
+                return Err(invalid(
+                    cx,
+                    format!("scale {:?} for axis {axis} of {shape:?}", p.shape()),
+                ));
+            }
+            return Ok(ParamMap::PerAxis { dim, inner });
         }
-        if p.numel() != shape[axis] {
-            return Err(invalid(cx, format!("{} scales for axis {axis} of {shape:?}", p.numel())));
+        let sdim = dim.div_ceil(block);
+        let mut want = shape.to_vec();
+        want[axis] = sdim;
+        if p.shape() != want.as_slice() {
+            let msg = format!("blocked scale {:?} for {shape:?}, block {block}", p.shape());
+            return Err(invalid(cx, msg));
         }
-        Ok(ParamMap { per_axis: true, dim: shape[axis], inner: numel(&shape[axis + 1..]) })
+        Ok(ParamMap::Blocked { dim, inner, block, sdim })
     }
 
+    /// The scale offset of element `i` of `x`.
     fn index(&self, i: usize) -> usize {
-        if self.per_axis {
-            (i / self.inner.max(1)) % self.dim.max(1)
-        } else {
-            0
+        match *self {
+            ParamMap::PerTensor => 0,
+            ParamMap::PerAxis { dim, inner } => (i / inner.max(1)) % dim.max(1),
+            ParamMap::Blocked { dim, inner, block, sdim } => {
+                let inner = inner.max(1);
+                let (outer, j, k) = (i / inner / dim.max(1), (i / inner) % dim.max(1), i % inner);
+                (outer * sdim + j / block) * inner + k
+            }
         }
     }
+}
+
+/// The `block_size` attribute (0 when absent: hand-built attributes may omit it).
+fn block_size(cx: &EvalCx) -> Result<usize, InterpError> {
+    let b = match cx.attrs.get("block_size") {
+        Some(_) => cx.attrs.int("block_size")?,
+        None => 0,
+    };
+    usize::try_from(b).map_err(|_| invalid(cx, format!("block_size = {b}")))
 }
 
 /// Zero points as i64 (all zero when absent); their dtype must be `want`.
 fn zero_points(cx: &EvalCx, want: DType, map_len: usize) -> Result<Vec<i64>, InterpError> {
     match opt_input(cx, 2) {
         None => Ok(vec![0; map_len]),
-        Some(z) if z.dtype() == want => Ok(z.data().to_i64_vec()),
-        Some(z) => Err(invalid(cx, format!("zero point is {}, expected {want}", z.dtype()))),
+        Some(z) if z.dtype() != want => {
+            Err(invalid(cx, format!("zero point is {}, expected {want}", z.dtype())))
+        }
+        Some(z) if want.is_any_float() => {
+            if z.data().to_f64_vec().iter().any(|&v| v != 0.0) {
+                return Err(unsupported(cx, format!("a nonzero {want} zero point")));
+            }
+            Ok(vec![0; z.numel()])
+        }
+        Some(z) => Ok(z.data().to_i64_vec()),
     }
 }
 
@@ -58,6 +101,7 @@ fn zero_points(cx: &EvalCx, want: DType, map_len: usize) -> Result<Vec<i64>, Int
 fn quotients(cx: &EvalCx, x: &Tensor, s: &Tensor, map: &ParamMap) -> Result<Vec<f64>, InterpError> {
     let sf = s.data().to_f64_vec();
     let scale = |i: usize| sf.get(map.index(i)).copied().unwrap_or(f64::NAN);
+    let half = |i: usize, a: f32, round: fn(f32) -> f64| round(a / scale(i) as f32);
     Ok(match x.data() {
         TensorData::F32(v) => {
             v.iter().enumerate().map(|(i, &a)| (a / scale(i) as f32) as f64).collect()
@@ -66,22 +110,44 @@ fn quotients(cx: &EvalCx, x: &Tensor, s: &Tensor, map: &ParamMap) -> Result<Vec<
         TensorData::F16(v) => v
             .iter()
             .enumerate()
-            .map(|(i, a)| f16::from_f32(a.to_f32() / scale(i) as f32).to_f64())
+            .map(|(i, a)| half(i, a.to_f32(), |q| f16::from_f32(q).to_f64()))
+            .collect(),
+        TensorData::BF16(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, a)| half(i, a.to_f32(), |q| bf16::from_f32(q).to_f64()))
             .collect(),
         TensorData::I32(v) => v.iter().enumerate().map(|(i, &a)| a as f64 / scale(i)).collect(),
         other => return Err(unsupported(cx, format!("quantizing {}", other.dtype()))),
     })
 }
 
-/// QuantizeLinear to the `to` dtype (u8 or i8).
+/// What quantize produces: integers clamped to a range, or codes of a coded float.
+enum Target {
+    Int(i64, i64),
+    Float(CodedType),
+}
+
+fn target(cx: &EvalCx, to: DType) -> Result<Target, InterpError> {
+    let range = match to {
+        DType::U8 => Some((0, 255)),
+        DType::I8 => Some((-128, 127)),
+        DType::U16 => Some((0, 65535)),
+        DType::I16 => Some((-32768, 32767)),
+        d => d.coded().and_then(CodedType::int_range),
+    };
+    match (range, to.coded()) {
+        (Some((lo, hi)), _) => Ok(Target::Int(lo, hi)),
+        (None, Some(c)) if c != CodedType::F8E8M0 => Ok(Target::Float(c)),
+        _ => Err(unsupported(cx, format!("quantizing to {to}"))),
+    }
+}
+
+/// QuantizeLinear to the `to` dtype.
 pub fn quantize_linear(cx: &EvalCx) -> KResult {
     let (x, s) = (input(cx, 0)?, input(cx, 1)?);
     let to = cx.attrs.dtype("to")?;
-    let (lo, hi) = match to {
-        DType::U8 => (0i64, 255i64),
-        DType::I8 => (-128, 127),
-        d => return Err(unsupported(cx, format!("quantizing to {d}"))),
-    };
+    let target = target(cx, to)?;
     if !s.dtype().is_float() {
         return Err(invalid(cx, format!("scale is {}, expected a float dtype", s.dtype())));
     }
@@ -91,13 +157,22 @@ pub fn quantize_linear(cx: &EvalCx) -> KResult {
         return Err(invalid(cx, "zero point and scale differ in size"));
     }
     let q = quotients(cx, x, s, &map)?;
-    let vals = q.iter().enumerate().map(|(i, &v)| {
-        let z = zp.get(map.index(i)).copied().unwrap_or(0);
-        (v.round_ties_even() as i64).saturating_add(z).clamp(lo, hi)
-    });
-    let data = match to {
-        DType::U8 => TensorData::U8(vals.map(|v| v as u8).collect()),
-        _ => TensorData::I8(vals.map(|v| v as i8).collect()),
+    let data = match target {
+        Target::Int(lo, hi) => {
+            let vals = q.iter().enumerate().map(|(i, &v)| {
+                let z = zp.get(map.index(i)).copied().unwrap_or(0);
+                (v.round_ties_even() as i64).saturating_add(z).clamp(lo, hi)
+            });
+            TensorData::I64(vals.collect()).cast(to)
+        }
+        Target::Float(c) => {
+            let saturate = match cx.attrs.get("saturate") {
+                Some(_) => cx.attrs.int("saturate")? != 0,
+                None => true,
+            };
+            let opts = CastOptions { saturate, round_mode: RoundMode::Up };
+            TensorData::Codes(c, q.iter().map(|&v| c.from_f64(v, opts)).collect())
+        }
     };
     Ok(vec![make(cx, x.shape().to_vec(), data)?])
 }
@@ -105,26 +180,28 @@ pub fn quantize_linear(cx: &EvalCx) -> KResult {
 /// DequantizeLinear; the result has the scale's dtype.
 pub fn dequantize_linear(cx: &EvalCx) -> KResult {
     let (x, s) = (input(cx, 0)?, input(cx, 1)?);
-    if !matches!(x.dtype(), DType::U8 | DType::I8 | DType::I32) {
-        return Err(unsupported(cx, format!("dequantizing {}", x.dtype())));
+    let xd = x.dtype();
+    if !(crate::shape::quant::is_quantized_dtype(xd) || xd == DType::I32) {
+        return Err(unsupported(cx, format!("dequantizing {xd}")));
     }
     let map = ParamMap::new(cx, x, s)?;
-    let zp = zero_points(cx, x.dtype(), s.numel())?;
+    let zp = zero_points(cx, xd, s.numel())?;
     if zp.len() != s.numel() {
         return Err(invalid(cx, "zero point and scale differ in size"));
     }
-    let q = x.data().to_i64_vec();
+    // (q − zp) in f32, as the ONNX reference computes it (coded floats decode exactly).
+    let q = x.data().to_f64_vec();
     let sf = s.data().to_f64_vec();
-    // (q − zp) in f32, as the ONNX reference computes it.
-    let diff = |i: usize, v: i64| v as f32 - zp.get(map.index(i)).copied().unwrap_or(0) as f32;
+    let diff = |i: usize, v: f64| v as f32 - zp.get(map.index(i)).copied().unwrap_or(0) as f32;
     let sc = |i: usize| sf.get(map.index(i)).copied().unwrap_or(f64::NAN);
-    let it = q.iter().enumerate();
+    let y32 = || q.iter().enumerate().map(|(i, &v)| diff(i, v) * sc(i) as f32);
     let data = match s.dtype() {
-        DType::F32 => TensorData::F32(it.map(|(i, &v)| diff(i, v) * sc(i) as f32).collect()),
-        DType::F16 => {
-            TensorData::F16(it.map(|(i, &v)| f16::from_f32(diff(i, v) * sc(i) as f32)).collect())
+        DType::F32 => TensorData::F32(y32().collect()),
+        DType::F16 => TensorData::F16(y32().map(f16::from_f32).collect()),
+        DType::BF16 => TensorData::BF16(y32().map(|v| bf16_from_f64(v as f64)).collect()),
+        DType::F64 => {
+            TensorData::F64(q.iter().enumerate().map(|(i, &v)| diff(i, v) as f64 * sc(i)).collect())
         }
-        DType::F64 => TensorData::F64(it.map(|(i, &v)| diff(i, v) as f64 * sc(i)).collect()),
         d => return Err(invalid(cx, format!("scale is {d}, expected a float dtype"))),
     };
     Ok(vec![make(cx, x.shape().to_vec(), data)?])
@@ -134,6 +211,7 @@ pub fn dequantize_linear(cx: &EvalCx) -> KResult {
 mod tests {
     use super::super::common::testutil::*;
     use crate::attr::Attr;
+    use crate::coded::CodedType;
     use crate::ops::OpKind;
     use crate::tensor::TensorData;
     use crate::types::{DType, TensorType};
@@ -165,16 +243,80 @@ mod tests {
     }
 
     #[test]
-    fn dequantize_int32_and_rejects_blocked_scales() {
+    fn dequantize_int32() {
         let q = tensor(&[3], TensorData::I32(vec![-3, 0, 100]));
         let s = f32t(&[], &[0.25]);
         let a = attrs(&[("axis", Attr::Int(1))]);
         let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s], DType::F32, &[3]);
         assert_eq!(vals(&d), vec![-0.75, 0.0, 25.0]);
-        let q = tensor(&[2, 2], TensorData::U8(vec![1, 2, 3, 4]));
-        let blocked = f32t(&[2, 1], &[1.0, 2.0]);
-        let outs = [TensorType::new(DType::F32, [2, 2])];
-        let err = try_run(OpKind::DequantizeLinear, &a, &[&q, &blocked], &outs).unwrap_err();
-        assert!(err.to_string().contains("blocked"), "{err}");
+    }
+
+    #[test]
+    fn blocked_scales_cover_consecutive_elements() {
+        // x [2, 5], blocks of 2 along axis 1: scale [2, 3], the last block holds one element.
+        let x = f32t(&[2, 5], &[1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
+        let s = f32t(&[2, 3], &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0]);
+        let z = tensor(&[2, 3], TensorData::I8(vec![0, 1, 2, 0, -1, -2]));
+        let a = attrs(&[
+            ("axis", Attr::Int(1)),
+            ("block_size", Attr::Int(2)),
+            ("to", Attr::DType(DType::I8)),
+        ]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::I8, &[2, 5]);
+        assert_eq!(q.data(), &TensorData::I8(vec![1, 2, 3, 3, 3, 1, 2, 1, 1, -1]));
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s, &z], DType::F32, &[2, 5]);
+        assert_eq!(vals(&d), vec![1.0, 2.0, 4.0, 4.0, 5.0, 10.0, 20.0, 40.0, 40.0, 50.0]);
+        let wrong = f32t(&[2, 2], &[1.0; 4]);
+        let outs = [TensorType::new(DType::F32, [2, 5])];
+        let err = try_run(OpKind::DequantizeLinear, &a, &[&q, &wrong], &outs).unwrap_err();
+        assert!(err.to_string().contains("blocked scale [2, 2]"), "{err}");
+    }
+
+    #[test]
+    fn low_bit_integers_clamp_to_their_range() {
+        let x = f32t(&[5], &[-9.0, -2.5, 0.4, 6.6, 100.0]);
+        let s = f32t(&[], &[1.0]);
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::I4))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s], DType::I4, &[5]);
+        assert_eq!(q.data().to_i64_vec(), vec![-8, -2, 0, 7, 7]);
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::U2))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s], DType::U2, &[5]);
+        assert_eq!(q.data().to_i64_vec(), vec![0, 0, 0, 3, 3]);
+        let z = tensor(&[], TensorData::Codes(CodedType::U2, vec![1]));
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s, &z], DType::F32, &[5]);
+        assert_eq!(vals(&d), vec![-1.0, -1.0, -1.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn float8_quantization_saturates_on_request() {
+        let x = f32t(&[4], &[1.0, 3.3, 1000.0, -1e9]);
+        let s = f32t(&[], &[2.0]);
+        let sat = |v: i64| {
+            attrs(&[
+                ("axis", Attr::Int(1)),
+                ("to", Attr::DType(DType::F8E4M3FN)),
+                ("saturate", Attr::Int(v)),
+            ])
+        };
+        let q = run1(OpKind::QuantizeLinear, &sat(1), &[&x, &s], DType::F8E4M3FN, &[4]);
+        assert_eq!(q.data().to_f64_vec(), vec![0.5, 1.625, 448.0, -448.0]);
+        let q = run1(OpKind::QuantizeLinear, &sat(0), &[&x, &s], DType::F8E4M3FN, &[4]);
+        let back = q.data().to_f64_vec();
+        assert!(back[2].is_nan() && back[3].is_nan(), "{back:?}");
+        let d = run1(OpKind::DequantizeLinear, &sat(1), &[&q, &s], DType::F32, &[4]);
+        assert_eq!(vals(&d)[..2], [1.0, 3.25]);
+        let z = tensor(&[], TensorData::Codes(CodedType::F8E4M3FN, vec![0x38]));
+        let outs = [TensorType::new(DType::F32, [4])];
+        let err = try_run(OpKind::DequantizeLinear, &sat(1), &[&q, &s, &z], &outs).unwrap_err();
+        assert!(err.to_string().contains("nonzero f8e4m3fn zero point"), "{err}");
+    }
+
+    #[test]
+    fn sixteen_bit_scales_and_results() {
+        let q = tensor(&[2], TensorData::U16(vec![0, 65535]));
+        let s = tensor(&[], TensorData::BF16(vec![half::bf16::from_f32(0.5)]));
+        let a = attrs(&[("axis", Attr::Int(1))]);
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s], DType::BF16, &[2]);
+        assert_eq!(d.data().to_f64_vec(), vec![0.0, 32768.0]);
     }
 }

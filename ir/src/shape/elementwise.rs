@@ -92,11 +92,12 @@ pub fn pow(cx: &ShapeCx) -> ShapeResult {
     cx.one(TensorType::new(cx.input(0)?.dtype, shape))
 }
 
-/// `equal`, `less`, `greater`: operands share a dtype (bool only for `equal`); bool result.
+/// `equal`, `less`, `greater`: operands share a numeric dtype (or bool, for `equal` only);
+/// bool result.
 pub fn compare(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     cx.expect_same_dtype(1, 0)?;
-    if cx.op != OpKind::Equal {
+    if !(cx.op == OpKind::Equal && cx.input(0)?.dtype == DType::Bool) {
         cx.expect_numeric(0)?;
     }
     let shape = broadcast_operands(cx, &[0, 1])?;
@@ -152,6 +153,10 @@ mod tests {
         );
         let b = t(DType::Bool, &[2]);
         expect_err(OpKind::Add, &[b.clone(), b], Attrs::new(), &["operand `a` is bool"]);
+        let q = t(DType::I4, &[2]);
+        expect_err(OpKind::Add, &[q.clone(), q], Attrs::new(), &["`a` is i4", "coded types"]);
+        let u = t(DType::U64, &[2]);
+        assert_eq!(shape_of(OpKind::Mul, &[u.clone(), u], Attrs::new()), [2]);
     }
 
     #[test]
@@ -198,6 +203,8 @@ mod tests {
             Attrs::new(),
             &["operand `b` is i32 but operand `a` is i64"],
         );
+        let f8 = t(DType::F8E5M2, &[2]);
+        expect_err(OpKind::Equal, &[f8.clone(), f8], Attrs::new(), &["`a` is f8e5m2"]);
     }
 
     #[test]

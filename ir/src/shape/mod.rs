@@ -317,22 +317,31 @@ impl<'a> ShapeCx<'a> {
             Ok(())
         } else {
             Err(self.err(format!(
-                "operand {} is {}, expected a float dtype (f32, f64, f16)",
+                "operand {} is {}, expected a float dtype (f32, f64, f16, bf16)",
                 self.operand_name(i),
                 t.dtype
             )))
         }
     }
 
-    /// Checks that operand `i` is numeric (not bool).
+    /// Checks that operand `i` has a dtype arithmetic works on: a float (f32, f64, f16,
+    /// bf16) or an 8- to 64-bit integer — not bool, not a coded type (`i4`, `f8e4m3fn`…,
+    /// which only move, cast and (de)quantize).
     pub fn expect_numeric(&self, i: usize) -> Result<(), ShapeError> {
         let t = self.input(i)?;
-        if t.dtype == DType::Bool {
-            Err(self
-                .err(format!("operand {} is bool, expected a numeric dtype", self.operand_name(i))))
-        } else {
-            Ok(())
+        if t.dtype.is_float() || t.dtype.is_int() {
+            return Ok(());
         }
+        let why = if t.dtype == DType::Bool {
+            ""
+        } else {
+            " (coded types only move, cast and (de)quantize)"
+        };
+        Err(self.err(format!(
+            "operand {} is {}, expected a numeric dtype{why}",
+            self.operand_name(i),
+            t.dtype
+        )))
     }
 
     /// Checks that operand `i` has the same dtype as operand `j`.
@@ -398,11 +407,14 @@ pub fn constant(cx: &ShapeCx) -> ShapeResult {
     cx.one(ty)
 }
 
-/// `cast`: the operand's shape with dtype `to`.
+/// `cast`: the operand's shape with dtype `to`; `saturate` is 0 or 1, `round_mode` is up,
+/// down or nearest.
 pub fn cast(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     let x = cx.input(0)?;
     let to = cx.dtype("to")?;
+    cx.flag("saturate")?;
+    cx.choice("round_mode", &["up", "down", "nearest"])?;
     cx.one(TensorType::new(to, x.shape.clone()))
 }
 

@@ -1,28 +1,63 @@
 //! Shape rules of `quantize_linear` and `dequantize_linear` (ONNX QuantizeLinear /
-//! DequantizeLinear, per tensor or per axis; blocked quantization is not part of the IR).
+//! DequantizeLinear: per tensor, per axis, or blocked).
 //!
-//! The scale is per tensor when it has one element and rank ≤ 1, otherwise it is 1-d with
-//! one entry per element of `x` along `axis` (which is only checked in that case, as in
-//! ONNX). The zero point, when present, has the scale's shape and the quantized dtype.
-//! Quantize gives dtype `to` (u8 or i8); dequantize gives the scale's dtype. Nothing here
-//! computes values.
+//! The scale is per tensor when it has one element and rank ≤ 1. Otherwise, with
+//! `block_size` 0 it is 1-d with one entry per element of `x` along `axis` (per axis); with
+//! `block_size` B > 0 it has `x`'s rank and shape except along `axis`, where it has
+//! ceil(n / B) entries, one per block of B consecutive elements (blocked). `axis` is only
+//! checked when the scale is not per tensor, as in ONNX. The zero point, when present, has
+//! the scale's shape (a one-element zero point of rank ≤ 1 goes with any such scale) and
+//! the quantized dtype. The quantized dtypes are u8, i8, u16, i16, the
+//! coded integers (u4, i4, u2, i2) and the coded floats f8e4m3fn, f8e4m3fnuz, f8e5m2,
+//! f8e5m2fnuz and f4e2m1; dequantize also takes i32. Quantize gives dtype `to`; dequantize
+//! gives the scale's dtype. Nothing here computes values.
 
 use super::{ShapeCx, ShapeError, ShapeResult};
 use crate::types::{DType, TensorType};
 
-/// Checks the scale operand (1) against `x` (0) and `axis`, and the optional zero point (2)
-/// against the scale's shape and `zp_dtype`.
+/// True for the dtypes quantize produces and dequantize reads (besides i32).
+pub fn is_quantized_dtype(d: DType) -> bool {
+    matches!(d, DType::U8 | DType::I8 | DType::U16 | DType::I16)
+        || d.coded().is_some_and(|c| c.dtype() != DType::F8E8M0)
+}
+
+const QUANTIZED: &str =
+    "u8, i8, u16, i16, u4, i4, u2, i2, f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz or f4e2m1";
+
+/// The scale shape blocked quantization needs: `x`'s shape with ceil(n / block) along axis.
+fn blocked_shape(x: &[usize], axis: usize, block: usize) -> Vec<usize> {
+    let mut s = x.to_vec();
+    if let Some(d) = s.get_mut(axis) {
+        *d = d.div_ceil(block);
+    }
+    s
+}
+
+/// Checks the scale operand (1) against `x` (0), `axis` and `block_size`, and the optional
+/// zero point (2) against the scale's shape and `zp_dtype`.
 fn check_params(cx: &ShapeCx, zp_dtype: DType) -> Result<(), ShapeError> {
     let (x, scale) = (cx.input(0)?, cx.input(1)?);
     cx.expect_float(1)?;
+    let block = cx.int("block_size")?;
+    let block = usize::try_from(block).map_err(|_| {
+        cx.err(format!("attribute `block_size` must be ≥ 0 (0: no blocking), found {block}"))
+    })?;
     let per_tensor = scale.numel() == 1 && scale.rank() <= 1;
     if !per_tensor {
         let axis = cx.axis_attr("axis", x.rank())?;
         let n = x.shape.get(axis).copied().unwrap_or(0);
-        if scale.shape != [n] {
+        if block == 0 && scale.shape != [n] {
             return Err(cx.err(format!(
                 "operand `scale` has shape {:?}, expected a scalar (per tensor) or [{n}] (per \
                  axis: one entry per element of `x` {:?} along axis {axis})",
+                scale.shape, x.shape
+            )));
+        }
+        let want = blocked_shape(&x.shape, axis, block.max(1));
+        if block > 0 && scale.shape != want {
+            return Err(cx.err(format!(
+                "operand `scale` has shape {:?}, expected a scalar (per tensor) or {want:?} \
+                 (blocked: `x` {:?} with ceil({n} / {block}) entries along axis {axis})",
                 scale.shape, x.shape
             )));
         }
@@ -33,7 +68,8 @@ fn check_params(cx: &ShapeCx, zp_dtype: DType) -> Result<(), ShapeError> {
                 cx.err(format!("operand `zero_point` is {}, expected {zp_dtype}", zp.dtype))
             );
         }
-        if zp.shape != scale.shape {
+        let single = |t: &TensorType| t.numel() == 1 && t.rank() <= 1;
+        if zp.shape != scale.shape && !(single(zp) && single(scale)) {
             return Err(cx.err(format!(
                 "operand `zero_point` has shape {:?}, expected the shape of `scale` {:?}",
                 zp.shape, scale.shape
@@ -43,27 +79,30 @@ fn check_params(cx: &ShapeCx, zp_dtype: DType) -> Result<(), ShapeError> {
     Ok(())
 }
 
-/// `quantize_linear`: float (or i32) `x` → dtype `to` (u8 or i8), same shape.
+/// `quantize_linear`: float (or i32) `x` → dtype `to`, same shape.
 pub fn quantize_linear(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     let x = cx.input(0)?;
     if !(x.dtype.is_float() || x.dtype == DType::I32) {
-        return Err(cx.err(format!("operand `x` is {}, expected f32, f64, f16 or i32", x.dtype)));
+        return Err(
+            cx.err(format!("operand `x` is {}, expected f32, f64, f16, bf16 or i32", x.dtype))
+        );
     }
     let to = cx.dtype("to")?;
-    if !matches!(to, DType::U8 | DType::I8) {
-        return Err(cx.err(format!("attribute `to` is {to}, expected u8 or i8")));
+    if !is_quantized_dtype(to) {
+        return Err(cx.err(format!("attribute `to` is {to}, expected {QUANTIZED}")));
     }
+    cx.flag("saturate")?;
     check_params(cx, to)?;
     cx.one(TensorType::new(to, x.shape.clone()))
 }
 
-/// `dequantize_linear`: u8, i8 or i32 `x` → the scale's dtype, same shape.
+/// `dequantize_linear`: a quantized (or i32) `x` → the scale's dtype, same shape.
 pub fn dequantize_linear(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     let x = cx.input(0)?;
-    if !matches!(x.dtype, DType::U8 | DType::I8 | DType::I32) {
-        return Err(cx.err(format!("operand `x` is {}, expected u8, i8 or i32", x.dtype)));
+    if !(is_quantized_dtype(x.dtype) || x.dtype == DType::I32) {
+        return Err(cx.err(format!("operand `x` is {}, expected {QUANTIZED} or i32", x.dtype)));
     }
     check_params(cx, x.dtype)?;
     cx.one(TensorType::new(cx.input(1)?.dtype, x.shape.clone()))
@@ -95,6 +134,9 @@ mod tests {
         let ins = [f(&[]), f(&[1]), t(DType::U8, &[1])];
         let out = run(OpKind::QuantizeLinear, &ins, q(DType::U8)).unwrap();
         assert_eq!(out, vec![t(DType::U8, &[])]);
+        let ins = [f(&[3]), f(&[]), t(DType::U8, &[1])];
+        let out = run(OpKind::QuantizeLinear, &ins, q(DType::U8)).unwrap();
+        assert_eq!(out, vec![t(DType::U8, &[3])]);
     }
 
     #[test]
@@ -123,7 +165,7 @@ mod tests {
             OpKind::QuantizeLinear,
             &[x.clone(), f(&[])],
             q(DType::I32),
-            &["attribute `to` is i32, expected u8 or i8"],
+            &["attribute `to` is i32, expected u8, i8, u16"],
         );
         expect_err(
             OpKind::QuantizeLinear,
@@ -135,7 +177,7 @@ mod tests {
             OpKind::QuantizeLinear,
             &[t(DType::U8, &[2]), f(&[])],
             q(DType::U8),
-            &["operand `x` is u8, expected f32, f64, f16 or i32"],
+            &["operand `x` is u8, expected f32, f64, f16, bf16 or i32"],
         );
         expect_err(
             OpKind::QuantizeLinear,
@@ -159,12 +201,71 @@ mod tests {
     }
 
     #[test]
+    fn low_bit_and_float8_types() {
+        let x = f(&[2, 6]);
+        for to in [DType::I4, DType::U2, DType::F8E4M3FN, DType::F4E2M1, DType::U16] {
+            let out = run(OpKind::QuantizeLinear, &[x.clone(), f(&[])], q(to)).unwrap();
+            assert_eq!(out, vec![t(to, &[2, 6])]);
+            let out = run(OpKind::DequantizeLinear, &[t(to, &[2, 6]), f(&[])], Attrs::new());
+            assert_eq!(out.unwrap(), vec![f(&[2, 6])]);
+        }
+        expect_err(
+            OpKind::QuantizeLinear,
+            &[x, f(&[])],
+            q(DType::F8E8M0),
+            &["attribute `to` is f8e8m0, expected"],
+        );
+    }
+
+    #[test]
+    fn blocked_scales() {
+        let blocked = |axis: i64, b: i64| {
+            Attrs::new().with("axis", Attr::Int(axis)).with("block_size", Attr::Int(b))
+        };
+        let x = t(DType::I4, &[3, 5]);
+        let ins = [x.clone(), f(&[3, 3]), t(DType::I4, &[3, 3])];
+        let out = run(OpKind::DequantizeLinear, &ins, blocked(1, 2)).unwrap();
+        assert_eq!(out, vec![f(&[3, 5])]);
+        let out = run(OpKind::DequantizeLinear, &[x.clone(), f(&[1, 5])], blocked(0, 4));
+        assert_eq!(out.unwrap(), vec![f(&[3, 5])]);
+        let ins = [f(&[3, 5]), f(&[2, 5])];
+        let a = q(DType::U8).with("block_size", Attr::Int(2)).with("axis", Attr::Int(-2));
+        let out = run(OpKind::QuantizeLinear, &ins, a);
+        assert_eq!(out.unwrap(), vec![t(DType::U8, &[3, 5])]);
+    }
+
+    #[test]
+    fn blocked_errors() {
+        let blocked =
+            |b: i64| Attrs::new().with("axis", Attr::Int(1)).with("block_size", Attr::Int(b));
+        let x = t(DType::U8, &[3, 5]);
+        expect_err(
+            OpKind::DequantizeLinear,
+            &[x.clone(), f(&[3, 2])],
+            blocked(2),
+            &["operand `scale` has shape [3, 2], expected a scalar (per tensor) or [3, 3]"],
+        );
+        expect_err(
+            OpKind::DequantizeLinear,
+            &[x.clone(), f(&[5])],
+            blocked(2),
+            &["expected a scalar (per tensor) or [3, 3] (blocked"],
+        );
+        expect_err(
+            OpKind::DequantizeLinear,
+            &[x, f(&[3, 3])],
+            blocked(-1),
+            &["attribute `block_size` must be ≥ 0"],
+        );
+    }
+
+    #[test]
     fn dequantize_errors() {
         expect_err(
             OpKind::DequantizeLinear,
             &[f(&[2, 3]), f(&[])],
             Attrs::new(),
-            &["dequantize_linear: operand `x` is f32, expected u8, i8 or i32"],
+            &["dequantize_linear: operand `x` is f32, expected u8, i8, u16"],
         );
         expect_err(
             OpKind::DequantizeLinear,

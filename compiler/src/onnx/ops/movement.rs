@@ -216,7 +216,8 @@ pub(crate) fn import_dropout(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportErro
     Ok(vec![y, cx.add_const(mask)])
 }
 
-/// Importer: Cast (`saturate` only matters for float8, which is unsupported anyway).
+/// Importer: Cast; `saturate` (opset 19) and `round_mode` (opset 24) only matter for the
+/// float8 targets and pass through.
 pub(crate) fn import_cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
     let x = cx.input(0, "input")?;
     let to = cx.attrs.req_int("to")?;
@@ -228,5 +229,14 @@ pub(crate) fn import_cast(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> 
                 dtype,
             })
         })?;
-    Ok(vec![cx.emit(OpKind::Cast, Attrs::new().with("to", Attr::DType(to)), vec![x])?])
+    let saturate = cx.attrs.int_or("saturate", 1)?;
+    if !matches!(saturate, 0 | 1) {
+        return Err(cx.attr_err("saturate", format!("{saturate} is not 0 or 1")));
+    }
+    let round_mode = cx.attrs.choice("round_mode", "up", &["up", "down", "nearest"])?;
+    let attrs = Attrs::new()
+        .with("to", Attr::DType(to))
+        .with("saturate", Attr::Int(saturate))
+        .with("round_mode", Attr::Str(round_mode));
+    Ok(vec![cx.emit(OpKind::Cast, attrs, vec![x])?])
 }

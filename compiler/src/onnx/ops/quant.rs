@@ -1,40 +1,44 @@
-//! QuantizeLinear and DequantizeLinear, per tensor or per axis.
+//! QuantizeLinear and DequantizeLinear, per tensor, per axis or blocked (`block_size`).
 //!
 //! QuantizeLinear's result type (`to`) is the zero point's dtype, else `output_dtype`
-//! (opset 21), else uint8; only uint8 and int8 exist in the IR. Blocked quantization
-//! (`block_size`), a division `precision` other than the scale's, and a DequantizeLinear
-//! `output_dtype` other than the scale's are explicit errors. `saturate` only concerns
-//! float8 and is ignored.
+//! (opset 21), else uint8; it may be any quantized type the IR has (uint8, int8, uint16,
+//! int16, uint4, int4, uint2, int2, the float8 types but e8m0, float4e2m1). `saturate`
+//! (float8 only) and `block_size` pass through. A division `precision` other than the
+//! scale's type and a DequantizeLinear `output_dtype` other than the scale's are explicit
+//! errors.
 
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
 use super::super::tensor::{dtype_from_onnx, dtype_to_onnx, onnx_dtype_name};
+use asplit_ir::shape::quant::is_quantized_dtype;
 use asplit_ir::{Attr, Attrs, DType, OpKind, ValueId};
 
-/// Operands and the normalized axis shared by both ops.
-fn operands(cx: &NodeCx, roles: [&str; 3]) -> Result<(Vec<ValueId>, i64), ImportError> {
+/// Operands and the attributes shared by both ops (`axis`, `block_size`).
+fn operands(cx: &NodeCx, roles: [&str; 3]) -> Result<(Vec<ValueId>, Attrs), ImportError> {
     let x = cx.input(0, roles[0])?;
     let scale = cx.input(1, roles[1])?;
     let mut inputs = vec![x, scale];
     inputs.extend(cx.opt_input(2));
     let block = cx.attrs.int_or("block_size", 0)?;
-    if block != 0 {
-        return Err(cx.unsupported(format!("blocked quantization (block_size={block})")));
+    if block < 0 {
+        return Err(cx.attr_err("block_size", format!("{block} is negative")));
     }
     let axis = cx.attrs.int_or("axis", 1)?;
     let rank = cx.ty(x).rank();
-    // The axis only matters for a 1-D scale (per-axis); per-tensor keeps any valid value.
+    // The axis only matters for a scale that is not a scalar (per axis or blocked);
+    // per-tensor keeps any valid value.
     let axis = if cx.ty(scale).rank() == 0 {
         super::super::cx::normalize_axis(axis, rank).unwrap_or(0) as i64
     } else {
         cx.attr_axis("axis", axis, rank)? as i64
     };
-    Ok((inputs, axis))
+    let attrs = Attrs::new().with("axis", Attr::Int(axis)).with("block_size", Attr::Int(block));
+    Ok((inputs, attrs))
 }
 
 /// Importer: QuantizeLinear.
 pub(crate) fn import_quantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
-    let (inputs, axis) = operands(cx, ["x", "y_scale", "y_zero_point"])?;
+    let (inputs, attrs) = operands(cx, ["x", "y_scale", "y_zero_point"])?;
     let scale_dtype = cx.ty(inputs[1]).dtype;
     let precision = cx.attrs.int_or("precision", 0)?;
     if precision != 0 && precision != i64::from(dtype_to_onnx(scale_dtype)) {
@@ -66,16 +70,20 @@ pub(crate) fn import_quantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, Im
             })?
         }
     };
-    if !matches!(to, DType::U8 | DType::I8) {
-        return Err(cx.unsupported(format!("quantizing to {to} (only uint8 and int8)")));
+    if !is_quantized_dtype(to) {
+        return Err(cx.unsupported(format!("quantizing to {to}")));
     }
-    let attrs = Attrs::new().with("axis", Attr::Int(axis)).with("to", Attr::DType(to));
+    let saturate = cx.attrs.int_or("saturate", 1)?;
+    if !matches!(saturate, 0 | 1) {
+        return Err(cx.attr_err("saturate", format!("{saturate} is not 0 or 1")));
+    }
+    let attrs = attrs.with("to", Attr::DType(to)).with("saturate", Attr::Int(saturate));
     Ok(vec![cx.emit(OpKind::QuantizeLinear, attrs, inputs)?])
 }
 
 /// Importer: DequantizeLinear.
 pub(crate) fn import_dequantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError> {
-    let (inputs, axis) = operands(cx, ["x", "x_scale", "x_zero_point"])?;
+    let (inputs, attrs) = operands(cx, ["x", "x_scale", "x_zero_point"])?;
     let scale_dtype = cx.ty(inputs[1]).dtype;
     let out = cx.attrs.int_or("output_dtype", 0)?;
     if out != 0 && out != i64::from(dtype_to_onnx(scale_dtype)) {
@@ -84,7 +92,6 @@ pub(crate) fn import_dequantize_linear(cx: &mut NodeCx) -> Result<Vec<ValueId>, 
             code_name(out)
         )));
     }
-    let attrs = Attrs::new().with("axis", Attr::Int(axis));
     Ok(vec![cx.emit(OpKind::DequantizeLinear, attrs, inputs)?])
 }
 
