@@ -23,11 +23,13 @@
 //!   only past the halfway point; `down`: never). ±∞ and NaN give NaN (`0xff`); with
 //!   `saturate` rounding never turns `0xfe` into NaN. Zero gives code 0 (2^−127).
 //!
-//! bf16 is not coded (it has its own storage) but its rounding from f64 lives here too,
-//! with the same small-float encoder. Nothing here does arithmetic on coded values.
+//! bf16 and f16 are not coded (they have their own storage) but their rounding from f64
+//! lives here too, with the same small-float encoder (`half`'s `from_f64` drops the low 32
+//! bits of the f64 before rounding, which misrounds some f32 values just above a tie).
+//! Nothing here does arithmetic on coded values.
 
 use crate::types::DType;
-use half::bf16;
+use half::{bf16, f16};
 
 /// A dtype stored as one code per byte.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -234,6 +236,12 @@ pub fn bf16_from_f64(x: f64) -> bf16 {
     bf16::from_bits(BF16.encode(x, false) as u16)
 }
 
+/// The f16 nearest to `x` (ties to even; overflow gives ±∞, NaN a quiet NaN), rounding
+/// from all of `x`'s bits.
+pub fn f16_from_f64(x: f64) -> f16 {
+    f16::from_bits(F16.encode(x, false) as u16)
+}
+
 /// Layout of a small binary float: sign, `exp` exponent bits with `bias`, `man` mantissa
 /// bits, and how the special values are encoded.
 #[derive(Copy, Clone, Debug)]
@@ -256,6 +264,7 @@ enum Special {
     Finite,
 }
 
+const F16: MiniFloat = MiniFloat { exp: 5, man: 10, bias: 15, special: Special::Ieee };
 const BF16: MiniFloat = MiniFloat { exp: 8, man: 7, bias: 127, special: Special::Ieee };
 const E4M3FN: MiniFloat = MiniFloat { exp: 4, man: 3, bias: 7, special: Special::AllOnesNan };
 const E4M3FNUZ: MiniFloat = MiniFloat { exp: 4, man: 3, bias: 8, special: Special::Fnuz };
@@ -574,6 +583,21 @@ mod tests {
         assert!(bf16_from_f64(f64::NAN).is_nan());
         for x in [0.478_925_47f32, 0.816_468, -3.5e-39, 1e-45, 3.3e38] {
             assert_eq!(bf16_from_f64(x as f64), bf16::from_f32(x), "{x}");
+        }
+    }
+
+    #[test]
+    fn f16_rounds_from_every_bit() {
+        // 1 + 2^-11 + 2^-23 is an f32 just above the tie between 1 and 1 + 2^-10.
+        let x = 1.0 + 2f64.powi(-11) + 2f64.powi(-23);
+        assert_eq!(f16_from_f64(x).to_f64(), 1.0 + 2f64.powi(-10));
+        assert_eq!(f16_from_f64(x - 2f64.powi(-23)).to_f64(), 1.0);
+        assert_eq!(f16_from_f64(65520.0).to_f64(), f64::INFINITY);
+        assert_eq!(f16_from_f64(65519.0).to_f64(), 65504.0);
+        assert_eq!(f16_from_f64(2f64.powi(-25)).to_f64(), 0.0, "tie rounds to even zero");
+        assert_eq!(f16_from_f64(-3e-8).to_f64(), -(2f64.powi(-24)));
+        for x in [0.478_925_47f32, -0.816_468, 6.1e-5, 1e-7, 3.3e4, f32::INFINITY] {
+            assert_eq!(f16_from_f64(x as f64), f16::from_f32(x), "{x}");
         }
     }
 

@@ -9,7 +9,7 @@
 //! nearest even, see [`crate::coded`]). This file does no arithmetic beyond conversions:
 //! kernels live in `interp/`.
 
-use crate::coded::{bf16_from_f64, CastOptions, CodedType};
+use crate::coded::{bf16_from_f64, f16_from_f64, CastOptions, CodedType};
 use crate::types::{DType, TensorType};
 use half::{bf16, f16};
 use thiserror::Error;
@@ -269,7 +269,7 @@ impl TensorData {
         match to {
             DType::F32 => TensorData::F32(floats().into_iter().map(|x| x as f32).collect()),
             DType::F64 => TensorData::F64(floats()),
-            DType::F16 => TensorData::F16(floats().into_iter().map(f16::from_f64).collect()),
+            DType::F16 => TensorData::F16(floats().into_iter().map(f16_from_f64).collect()),
             DType::BF16 => TensorData::BF16(floats().into_iter().map(bf16_from_f64).collect()),
             DType::Bool => TensorData::Bool(floats().into_iter().map(|x| x != 0.0).collect()),
             DType::I64 => TensorData::I64(ints()),

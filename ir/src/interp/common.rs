@@ -268,7 +268,7 @@ macro_rules! scalar_impl {
 }
 scalar_impl!(f32, F32, |v| v as f32, |s| s as f64);
 scalar_impl!(f64, F64, |v| v, |s| s);
-scalar_impl!(f16, F16, |v| f16::from_f64(v), |s| s.to_f64());
+scalar_impl!(f16, F16, |v| crate::coded::f16_from_f64(v), |s| s.to_f64());
 scalar_impl!(bf16, BF16, |v| crate::coded::bf16_from_f64(v), |s| s.to_f64());
 scalar_impl!(i64, I64, |v| v as i64, |s| s as f64);
 // Narrow integers go through i64 and wrap, as `Tensor::cast` does.

@@ -1,8 +1,9 @@
 //! Reductions: reduce_mean, reduce_sum and reduce_max over an explicit list of axes, with
 //! or without kept dims. An empty axis list reduces nothing (the operand is returned).
 //!
-//! Dtypes f32, f64, i64, i32, i8, u8 (f16 through f32; reduce_max also bool, as `or`). Float sums accumulate in f64;
-//! integer sums wrap and an integer mean truncates. The max of an empty set is the lowest
+//! Dtypes f32, f64 and the 8- to 64-bit integers (f16 and bf16 through f32; reduce_max also
+//! bool, as `or`). Float sums accumulate in f64; integer sums wrap and an integer mean
+//! truncates. The max of an empty set is the lowest
 //! value of the dtype (−∞ for floats), the mean of an empty set is NaN for floats.
 
 use super::common::{

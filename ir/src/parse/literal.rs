@@ -12,7 +12,7 @@
 
 use super::{PResult, ParseErrorKind, Parser, Problem, Span, MAX_ELEMENTS};
 use crate::attr::{Attr, AttrKind};
-use crate::coded::{bf16_from_f64, CastOptions, CodedType, RoundMode};
+use crate::coded::{bf16_from_f64, f16_from_f64, CastOptions, CodedType, RoundMode};
 use crate::ops::{AttrDef, OpDef};
 use crate::parse::lex::Tok;
 use crate::tensor::{seeded_uniform, Tensor, TensorData};
@@ -237,7 +237,7 @@ impl<'a> Parser<'a> {
     fn f16_lit(&mut self, ctx: &str) -> PResult<f16> {
         let (text, span) = self.float_text(ctx)?;
         let v =
-            text.parse::<f64>().map(f16::from_f64).map_err(|_| out_of_range(&text, "f16", span))?;
+            text.parse::<f64>().map(f16_from_f64).map_err(|_| out_of_range(&text, "f16", span))?;
         finite_unless_inf(v.is_infinite(), &text, "f16", span)?;
         Ok(v)
     }
