@@ -424,15 +424,7 @@ fn unsupported_features_are_explicit() {
         .output_any("rm");
     assert!(m.fails("onnx::unsupported").contains("training mode"));
 
-    // Resize antialias, DequantizeLinear output_dtype, sparse constants, training dropout.
-    let rs = with(node("Resize", "rs", &["x", "", "sc"], &["y"]), vec![a_int("antialias", 1)]);
-    let m = M::new(18)
-        .input("x", &[1, 1, 4, 4])
-        .init(f32_init("sc", &[4], &[1.0, 1.0, 0.5, 0.5]))
-        .node(rs)
-        .output("y", &[1, 1, 2, 2]);
-    assert!(m.fails("onnx::unsupported").contains("antialias=1"));
-
+    // DequantizeLinear output_dtype, sparse constants, training dropout.
     let dq = with(
         node("DequantizeLinear", "dq", &["q", "sc"], &["y"]),
         vec![a_int("output_dtype", DataType::FLOAT16 as i64)],
@@ -1072,6 +1064,44 @@ fn resize_sizes_scales_and_policies() {
 }
 
 #[test]
+fn resize_roi_and_antialias() {
+    let m = |attrs: Vec<AttributeProto>, roi: Option<&[f32]>| {
+        let mut m = M::new(19).input("x", &[1, 1, 4, 4]).init(i64_init("sz", &[2], &[3, 2]));
+        if let Some(r) = roi {
+            m = m.init(f32_init("roi", &[r.len() as i64], r));
+        }
+        let ins = ["x", if roi.is_some() { "roi" } else { "" }, "", "sz"];
+        let mut attrs = attrs;
+        attrs.push(a_ints("axes", &[3, 2]));
+        m.node(with(node("Resize", "r", &ins, &["y"]), attrs)).output_any("y")
+    };
+    let crop = || {
+        vec![
+            a_str("coordinate_transformation_mode", "tf_crop_and_resize"),
+            a_float("extrapolation_value", 5.0),
+        ]
+    };
+    // The roi of axes [3, 2] spreads over every axis (0 and 1 elsewhere).
+    let g = m(crop(), Some(&[0.1, 0.2, 0.9, 0.8])).ok();
+    let a = only(&g, OpKind::Resize);
+    assert_eq!(a.floats("roi").unwrap(), [0.0, 0.0, 0.2, 0.1, 1.0, 1.0, 0.8, 0.9]);
+    assert_eq!(
+        (a.float("extrapolation_value").unwrap(), ints_of(a, "sizes")),
+        (5.0, vec![1, 1, 2, 3])
+    );
+    let msg = m(crop(), None).fails("onnx::invalid_node");
+    assert!(msg.contains("`tf_crop_and_resize` needs `roi` with 4 entries"), "{msg}");
+    // Other modes ignore the roi.
+    let g = m(vec![], Some(&[0.1, 0.2, 0.9, 0.8])).ok();
+    assert!(only(&g, OpKind::Resize).floats("roi").unwrap().is_empty());
+    // antialias is kept for linear and cubic, dropped for nearest.
+    let g = m(vec![a_int("antialias", 1), a_str("mode", "cubic")], None).ok();
+    assert_eq!(only(&g, OpKind::Resize).int("antialias").unwrap(), 1);
+    let g = m(vec![a_int("antialias", 1)], None).ok();
+    assert_eq!(only(&g, OpKind::Resize).int("antialias").unwrap(), 0);
+}
+
+#[test]
 fn resize_10_uses_the_old_nearest_semantics() {
     let m = |scales: &[f32]| {
         M::new(10)
@@ -1326,16 +1356,6 @@ const NODE_TESTS_EXPECTED_TO_FAIL: &[(&str, &str)] = &[
     // BatchNormalization training mode
     ("test_batchnorm_epsilon_training_mode", "onnx::unsupported"),
     ("test_batchnorm_example_training_mode", "onnx::unsupported"),
-    // Resize antialias=1
-    ("test_resize_downsample_scales_cubic_antialias", "onnx::unsupported"),
-    ("test_resize_downsample_scales_linear_antialias", "onnx::unsupported"),
-    ("test_resize_downsample_sizes_cubic_antialias", "onnx::unsupported"),
-    ("test_resize_downsample_sizes_linear_antialias", "onnx::unsupported"),
-    // Resize with regions of interest (tf_crop_and_resize)
-    ("test_resize_tf_crop_and_resize", "onnx::unsupported"),
-    ("test_resize_tf_crop_and_resize_axes_2_3", "onnx::unsupported"),
-    ("test_resize_tf_crop_and_resize_axes_3_2", "onnx::unsupported"),
-    ("test_resize_tf_crop_and_resize_extrapolation_value", "onnx::unsupported"),
     // random (training-mode) Dropout
     ("test_training_dropout", "onnx::unsupported"),
     ("test_training_dropout_default", "onnx::unsupported"),

@@ -36,6 +36,8 @@ pub enum AttrDefault {
     Str(&'static str),
     /// An empty list.
     EmptyInts,
+    /// An empty float list.
+    EmptyFloats,
 }
 
 impl AttrDefault {
@@ -47,6 +49,7 @@ impl AttrDefault {
             AttrDefault::Float(v) => Some(Attr::Float(v)),
             AttrDefault::Str(v) => Some(Attr::Str(v.to_string())),
             AttrDefault::EmptyInts => Some(Attr::Ints(Vec::new())),
+            AttrDefault::EmptyFloats => Some(Attr::Floats(Vec::new())),
         }
     }
 }
@@ -404,12 +407,15 @@ pub static OPS: &[OpDef] = &[
                 ad("value", K::Float, D::Float(0.0))],
         shape shape::pad, eval kernel::pad),
     op!(Resize, "resize", ["x"], opt 0,
-        "Resizes to `sizes` with per-axis `scales` for the coordinate transform; mode = nearest | linear | cubic.",
+        "Resizes to `sizes` with per-axis `scales` for the coordinate transform; mode = nearest | linear | cubic; tf_crop_and_resize reads roi = starts ++ ends (fractions of each axis) and writes extrapolation_value outside the input; antialias = 1 widens linear/cubic kernels when downscaling.",
         attrs &[a("sizes", K::Ints), a("scales", K::Floats), ad("mode", K::Str, D::Str("nearest")),
                 ad("coordinate_transformation_mode", K::Str, D::Str("half_pixel")),
                 ad("nearest_mode", K::Str, D::Str("round_prefer_floor")),
                 ad("cubic_coeff_a", K::Float, D::Float(-0.75)),
-                ad("exclude_outside", K::Int, D::Int(0))],
+                ad("exclude_outside", K::Int, D::Int(0)),
+                ad("roi", K::Floats, D::EmptyFloats),
+                ad("extrapolation_value", K::Float, D::Float(0.0)),
+                ad("antialias", K::Int, D::Int(0))],
         shape shape::resize, eval kernel::resize),
     op!(MaxPool, "max_pool", ["x"], opt 0,
         "Max pooling; pads = begins ++ ends. With indices = 1 a second i64 result holds the flat index of each maximum in x (storage_order 0 = row-major, 1 = column-major spatial axes).",

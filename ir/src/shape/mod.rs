@@ -208,10 +208,16 @@ impl<'a> ShapeCx<'a> {
         }
     }
 
-    /// Float-list attribute (no defaults exist for these).
+    /// Float-list attribute, or its table default (an empty list) when absent.
     pub fn floats(&self, name: &str) -> Result<&'a [f32], ShapeError> {
         let attrs: &'a Attrs = self.attrs;
-        Ok(attrs.floats(name)?)
+        if attrs.get(name).is_some() {
+            return Ok(attrs.floats(name)?);
+        }
+        match self.default_of(name) {
+            Some(AttrDefault::EmptyFloats) => Ok(&[]),
+            _ => Err(self.missing(name)),
+        }
     }
 
     /// Float attribute, or its table default when absent.

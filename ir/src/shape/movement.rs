@@ -267,7 +267,9 @@ pub fn pad(cx: &ShapeCx) -> ShapeResult {
 }
 
 /// `resize`: the result shape is `sizes` (one entry per axis); `scales` has one positive
-/// finite entry per axis; the mode attributes must be ones the interpreter knows.
+/// finite entry per axis; the mode attributes must be ones the interpreter knows. `roi` is
+/// empty, except with `tf_crop_and_resize`, which needs 2·rank finite entries (starts ++
+/// ends). `antialias = 1` needs mode linear or cubic.
 pub fn resize(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     cx.expect_numeric(0)?;
@@ -283,8 +285,8 @@ pub fn resize(cx: &ShapeCx) -> ShapeResult {
             "attribute `scales` = {scales:?} has an entry {bad}, expected finite values > 0"
         )));
     }
-    cx.choice("mode", &["nearest", "linear", "cubic"])?;
-    cx.choice(
+    let mode = cx.choice("mode", &["nearest", "linear", "cubic"])?;
+    let transform = cx.choice(
         "coordinate_transformation_mode",
         &[
             "half_pixel",
@@ -293,10 +295,29 @@ pub fn resize(cx: &ShapeCx) -> ShapeResult {
             "align_corners",
             "asymmetric",
             "tf_half_pixel_for_nn",
+            "tf_crop_and_resize",
         ],
     )?;
     cx.choice("nearest_mode", &["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"])?;
     cx.flag("exclude_outside")?;
+    cx.float("extrapolation_value")?;
+    if cx.flag("antialias")? && mode == "nearest" {
+        return Err(cx.err(
+            "attribute `antialias` = 1 needs mode \"linear\" or \"cubic\", found \"nearest\"",
+        ));
+    }
+    let roi = cx.floats("roi")?;
+    if transform == "tf_crop_and_resize" {
+        cx.expect_len("roi", roi, 2 * rank, &format!("starts ++ ends for rank {rank}"))?;
+        if let Some(bad) = roi.iter().find(|v| !v.is_finite()) {
+            return Err(cx.err(format!("attribute `roi` = {roi:?} has an entry {bad}")));
+        }
+    } else if !roi.is_empty() {
+        return Err(cx.err(format!(
+            "attribute `roi` = {roi:?} is only read by coordinate_transformation_mode \
+             \"tf_crop_and_resize\", expected [] with \"{transform}\""
+        )));
+    }
     cx.one(TensorType::new(x.dtype, sizes))
 }
 
@@ -602,7 +623,16 @@ mod tests {
         let a = resize_attrs(&[1, 1, 3, 2], &[1.0, 1.0, 0.75, 0.5])
             .with("mode", Attr::Str("cubic".into()))
             .with("coordinate_transformation_mode", Attr::Str("align_corners".into()));
-        assert_eq!(shape_of(OpKind::Resize, &[x], a), vec![1, 1, 3, 2]);
+        assert_eq!(shape_of(OpKind::Resize, std::slice::from_ref(&x), a.clone()), vec![1, 1, 3, 2]);
+        let a = a.with("antialias", Attr::Int(1));
+        assert_eq!(shape_of(OpKind::Resize, std::slice::from_ref(&x), a), vec![1, 1, 3, 2]);
+        // Crop and resize: the roi may reach outside [0, 1] (extrapolation).
+        let a = resize_attrs(&[1, 1, 3, 3], &[1.0, 1.0, 0.75, 0.75])
+            .with("mode", Attr::Str("linear".into()))
+            .with("coordinate_transformation_mode", Attr::Str("tf_crop_and_resize".into()))
+            .with("roi", Attr::Floats(vec![0.0, 0.0, 0.4, -0.5, 1.0, 1.0, 0.6, 1.7]))
+            .with("extrapolation_value", Attr::Float(10.0));
+        assert_eq!(shape_of(OpKind::Resize, &[x], a), vec![1, 1, 3, 3]);
     }
 
     #[test]
@@ -626,12 +656,43 @@ mod tests {
             resize_attrs(&[1, 1, 8, 8], &[1.0, 1.0, 0.0, 2.0]),
             &["`scales` = [1.0, 1.0, 0.0, 2.0] has an entry 0, expected finite values > 0"],
         );
+        let crop = || {
+            resize_attrs(&[1, 1, 8, 8], &[1.0; 4])
+                .with("coordinate_transformation_mode", Attr::Str("tf_crop_and_resize".into()))
+        };
         expect_err(
             OpKind::Resize,
             &x(),
-            resize_attrs(&[1, 1, 8, 8], &[1.0; 4])
-                .with("coordinate_transformation_mode", Attr::Str("tf_crop_and_resize".into())),
-            &["`coordinate_transformation_mode` = \"tf_crop_and_resize\" is not supported"],
+            crop(),
+            &["attribute `roi` = [] has 0 entries, expected 8 (starts ++ ends for rank 4)"],
+        );
+        let mut roi = vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, f32::NAN];
+        expect_err(
+            OpKind::Resize,
+            &x(),
+            crop().with("roi", Attr::Floats(roi.clone())),
+            &["attribute `roi` = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, NaN] has an entry NaN"],
+        );
+        roi[7] = 1.0;
+        expect_err(
+            OpKind::Resize,
+            &x(),
+            resize_attrs(&[1, 1, 8, 8], &[1.0; 4]).with("roi", Attr::Floats(roi)),
+            &["`roi` = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0] is only read by \
+               coordinate_transformation_mode \"tf_crop_and_resize\", expected [] with \
+               \"half_pixel\""],
+        );
+        expect_err(
+            OpKind::Resize,
+            &x(),
+            resize_attrs(&[1, 1, 8, 8], &[1.0; 4]).with("antialias", Attr::Int(1)),
+            &["attribute `antialias` = 1 needs mode \"linear\" or \"cubic\", found \"nearest\""],
+        );
+        expect_err(
+            OpKind::Resize,
+            &x(),
+            resize_attrs(&[1, 1, 8, 8], &[1.0; 4]).with("antialias", Attr::Int(2)),
+            &["attribute `antialias` must be 0 or 1, found 2"],
         );
         expect_err(
             OpKind::Resize,

@@ -4,10 +4,12 @@
 //! sizes non-empty); from 18 also `axes`, `keep_aspect_ratio_policy` and `antialias`. Given
 //! scales, the output size is `floor(in · scale)`; given sizes, the transform scale is
 //! `out / in`, or one common scale under `not_larger`/`not_smaller` (output
-//! `round_half_up(scale · in)`). `tf_crop_and_resize` (regions of interest) and
-//! `antialias=1` are explicit errors. Upsample (opsets 7–9) and Resize-10 use the old
-//! semantics: `asymmetric` coordinates, nearest rounding down when upsampling and up when
-//! downsampling (ONNX Runtime's behaviour for those versions).
+//! `round_half_up(scale · in)`). Under `tf_crop_and_resize` the `roi` input (starts ++
+//! ends of the listed axes) must be constant and becomes the full-rank `roi` attribute (0
+//! and 1 on the other axes); other modes ignore it. `antialias` is kept for linear and
+//! cubic and dropped for nearest, which it does not affect. Upsample (opsets 7–9) and
+//! Resize-10 use the old semantics: `asymmetric` coordinates, nearest rounding down when
+//! upsampling and up when downsampling (ONNX Runtime's behaviour for those versions).
 
 use super::super::cx::NodeCx;
 use super::super::error::ImportError;
@@ -24,6 +26,9 @@ struct Plan {
     nearest_mode: String,
     cubic_coeff_a: f32,
     exclude_outside: i64,
+    roi: Vec<f32>,
+    extrapolation_value: f32,
+    antialias: i64,
 }
 
 fn emit(cx: &mut NodeCx, x: ValueId, p: Plan) -> Result<Vec<ValueId>, ImportError> {
@@ -34,7 +39,10 @@ fn emit(cx: &mut NodeCx, x: ValueId, p: Plan) -> Result<Vec<ValueId>, ImportErro
         .with("coordinate_transformation_mode", Attr::Str(p.coordinate_mode))
         .with("nearest_mode", Attr::Str(p.nearest_mode))
         .with("cubic_coeff_a", Attr::Float(p.cubic_coeff_a))
-        .with("exclude_outside", Attr::Int(p.exclude_outside));
+        .with("exclude_outside", Attr::Int(p.exclude_outside))
+        .with("roi", Attr::Floats(p.roi))
+        .with("extrapolation_value", Attr::Float(p.extrapolation_value))
+        .with("antialias", Attr::Int(p.antialias));
     Ok(vec![cx.emit(OpKind::Resize, attrs, vec![x])?])
 }
 
@@ -47,9 +55,6 @@ pub(crate) fn import_resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError
             .const_floats(1, "scales")?
             .ok_or_else(|| cx.invalid("required input #1 (`scales`) is missing"))?;
         return legacy(cx, x, &shape, &scales);
-    }
-    if cx.attrs.int_or("antialias", 0)? != 0 {
-        return Err(cx.unsupported("antialias=1"));
     }
     let coordinate_mode = cx.attrs.choice(
         "coordinate_transformation_mode",
@@ -64,11 +69,6 @@ pub(crate) fn import_resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError
             "tf_crop_and_resize",
         ],
     )?;
-    if coordinate_mode == "tf_crop_and_resize" {
-        return Err(cx.unsupported(
-            "coordinate_transformation_mode `tf_crop_and_resize` (regions of interest)",
-        ));
-    }
     let axes = match cx.attrs.ints("axes")? {
         Some(a) => cx.input_axes("axes", a, shape.len())?,
         None => (0..shape.len()).collect(),
@@ -86,10 +86,16 @@ pub(crate) fn import_resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError
         (Some(s), None) => from_scales(cx, &shape, &axes, &s)?,
         (None, Some(z)) => from_sizes(cx, &shape, &axes, &z, &policy)?,
     };
+    let roi = match coordinate_mode.as_str() {
+        "tf_crop_and_resize" => full_roi(cx, shape.len(), &axes)?,
+        _ => Vec::new(),
+    };
+    let mode = cx.attrs.choice("mode", "nearest", &["nearest", "linear", "cubic"])?;
+    let antialias = if mode == "nearest" { 0 } else { flag(cx, "antialias")? };
     let plan = Plan {
         sizes,
         scales,
-        mode: cx.attrs.choice("mode", "nearest", &["nearest", "linear", "cubic"])?,
+        mode,
         coordinate_mode,
         nearest_mode: cx.attrs.choice(
             "nearest_mode",
@@ -98,8 +104,30 @@ pub(crate) fn import_resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError
         )?,
         cubic_coeff_a: cx.attrs.float_or("cubic_coeff_a", -0.75)?,
         exclude_outside: flag(cx, "exclude_outside")?,
+        roi,
+        extrapolation_value: cx.attrs.float_or("extrapolation_value", 0.0)?,
+        antialias,
     };
     emit(cx, x, plan)
+}
+
+/// The constant `roi` input (starts ++ ends of `axes`) as starts ++ ends of every axis.
+fn full_roi(cx: &NodeCx, rank: usize, axes: &[usize]) -> Result<Vec<f32>, ImportError> {
+    let roi = cx.const_floats(1, "roi")?.unwrap_or_default();
+    if roi.len() != 2 * axes.len() {
+        return Err(cx.invalid(format!(
+            "coordinate_transformation_mode `tf_crop_and_resize` needs `roi` with {} entries \
+             (starts and ends of {} axes), found {roi:?}",
+            2 * axes.len(),
+            axes.len()
+        )));
+    }
+    let mut full: Vec<f32> = [vec![0.0; rank], vec![1.0; rank]].concat();
+    for (i, &a) in axes.iter().enumerate() {
+        full[a] = roi[i];
+        full[rank + a] = roi[axes.len() + i];
+    }
+    Ok(full)
 }
 
 /// Output sizes `floor(in · scale)` on `axes` (other axes keep size and scale 1).
@@ -190,6 +218,9 @@ fn legacy(
         nearest_mode: nearest_mode.into(),
         cubic_coeff_a: -0.75,
         exclude_outside: 0,
+        roi: Vec::new(),
+        extrapolation_value: 0.0,
+        antialias: 0,
     };
     emit(cx, x, plan)
 }
