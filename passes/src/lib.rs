@@ -1,5 +1,24 @@
-//! asplit-passes: the pass manager and the graph passes of asplitc.
+//! asplit-passes: the pass manager, pipeline strings and graph passes of asplitc.
 //!
-//! Empty for now: the pass trait, registry, pipeline strings and passes (canonicalize,
-//! fold-constants, fold-batchnorm, fuse, calibrate, plan-split, insert-boundary) are the
-//! subject of later issues (see docs/passes.md once it exists). Nothing here is called yet.
+//! A pass implements [`pass::Pass`] and declares a [`pass::PassInfo`] (name, summary,
+//! options, constructor); [`registry::PASSES`] lists every pass once and drives pipeline
+//! validation, `asplitc passes` and docs/passes.md. [`pipeline`] parses and prints pipeline
+//! strings (`canonicalize,fold-constants{max-elements=1024},dce`); [`manager`] runs them with
+//! verification, IR printing, dumps, timing and statistics. One file per pass.
+//! Planning passes (calibrate, plan-split, insert-boundary) are later milestones.
+
+pub mod canonicalize;
+pub mod dce;
+pub mod fold_constants;
+pub mod manager;
+pub mod options;
+pub mod pass;
+pub mod pipeline;
+pub mod registry;
+pub mod rewrite;
+
+pub use manager::{ManagerOptions, PassManager, PassRecord, RunReport};
+pub use options::{OptKind, OptValue, OptionDef, PassOptions};
+pub use pass::{Changed, Pass, PassCx, PassError, PassInfo, Stat};
+pub use pipeline::{parse as parse_pipeline, Pipeline, PipelineError, PipelineErrorKind};
+pub use registry::{DEFAULT_PIPELINE, PASSES};

@@ -1,0 +1,219 @@
+//! The pass manager: runs a [`Pipeline`] over a graph, verifying after each pass when asked
+//! ("after pass X" in the error), printing the IR before/after chosen passes with MLIR-style
+//! banners, writing numbered dumps, timing passes and collecting their statistics.
+//!
+//! IR printouts go to the `sink` the caller passes (the CLI gives stderr, like
+//! `mlir-opt -mlir-print-ir-after-all`); timing and statistics come back in the
+//! [`RunReport`], rendered by [`RunReport::render_timing`] and
+//! [`RunReport::render_statistics`]. The manager does not parse flags or choose where
+//! reports go.
+
+use crate::pass::{Changed, Pass, PassCx, PassError, PassInfo, Stat};
+use crate::pipeline::Pipeline;
+use asplit_ir::graph::Graph;
+use asplit_ir::print::{print, PrintOptions};
+use asplit_ir::verify::verify;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How the manager runs a pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct ManagerOptions {
+    /// Verify after every pass.
+    pub verify_each: bool,
+    /// Print the IR after every pass.
+    pub print_ir_after_all: bool,
+    /// Print the IR after these passes (by name).
+    pub print_ir_after: Vec<String>,
+    /// Print the IR before these passes (by name).
+    pub print_ir_before: Vec<String>,
+    /// Write `00-input.air`, `01-<pass>.air`, … into this directory.
+    pub dump_dir: Option<PathBuf>,
+    /// How IR printouts and dumps print constants.
+    pub print: PrintOptions,
+}
+
+impl ManagerOptions {
+    /// Defaults for this build: verification on in debug builds.
+    pub fn for_build() -> Self {
+        ManagerOptions { verify_each: cfg!(debug_assertions), ..ManagerOptions::default() }
+    }
+}
+
+/// What one pass run did.
+#[derive(Clone, Debug)]
+pub struct PassRecord {
+    /// The pass.
+    pub info: &'static PassInfo,
+    /// Whether it changed the graph.
+    pub changed: Changed,
+    /// Wall time of the pass itself (verification excluded).
+    pub time: Duration,
+    /// Wall time of verifying after it (zero when not verifying).
+    pub verify_time: Duration,
+    /// Live nodes after the pass.
+    pub nodes_after: usize,
+    /// Its statistics.
+    pub stats: BTreeMap<String, Stat>,
+}
+
+/// What a pipeline run did.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    /// Live nodes before the first pass.
+    pub nodes_before: usize,
+    /// One record per pass, in order.
+    pub passes: Vec<PassRecord>,
+}
+
+/// A pipeline with its passes built.
+pub struct PassManager {
+    passes: Vec<Box<dyn Pass>>,
+    opts: ManagerOptions,
+}
+
+impl PassManager {
+    /// Builds every pass of `pipeline`. Names in `print_ir_after`/`print_ir_before` must be
+    /// registered passes (checked here so a typo is not silently ignored).
+    pub fn new(pipeline: &Pipeline, opts: ManagerOptions) -> Result<Self, PassError> {
+        for name in opts.print_ir_after.iter().chain(&opts.print_ir_before) {
+            if crate::registry::lookup(name).is_none() {
+                let guess = crate::registry::suggest(name, crate::PASSES.iter().map(|p| p.name))
+                    .map(|g| format!(" (did you mean `{g}`?)"))
+                    .unwrap_or_default();
+                return Err(PassError::failed(format!(
+                    "--print-ir-after/--print-ir-before: unknown pass `{name}`{guess}; the \
+                     passes are: {}",
+                    crate::registry::names()
+                )));
+            }
+        }
+        let passes = pipeline.entries.iter().map(|e| e.build()).collect::<Result<_, _>>()?;
+        Ok(PassManager { passes, opts })
+    }
+
+    /// Runs every pass in order on `g`, writing IR printouts to `sink`.
+    pub fn run(&self, g: &mut Graph, sink: &mut dyn Write) -> Result<RunReport, PassError> {
+        let mut report = RunReport { nodes_before: g.order.len(), passes: Vec::new() };
+        if let Some(dir) = &self.opts.dump_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|error| PassError::Dump { path: dir.clone(), error })?;
+            self.dump(g, "00-input.air")?;
+        }
+        for (i, pass) in self.passes.iter().enumerate() {
+            let info = pass.info();
+            if self.opts.print_ir_before.iter().any(|p| p == info.name) {
+                self.banner(sink, "Before", info, g)?;
+            }
+            let mut cx = PassCx::new();
+            let start = Instant::now();
+            let changed = pass.run(g, &mut cx).map_err(|source| PassError::InPass {
+                pass: info.name.to_string(),
+                source: Box::new(source),
+            })?;
+            let time = start.elapsed();
+            let start = Instant::now();
+            if self.opts.verify_each {
+                verify(g).map_err(|violations| PassError::Verify {
+                    pass: info.name.to_string(),
+                    violations,
+                })?;
+            }
+            let verify_time = start.elapsed();
+            if self.opts.print_ir_after_all
+                || self.opts.print_ir_after.iter().any(|p| p == info.name)
+            {
+                self.banner(sink, "After", info, g)?;
+            }
+            if self.opts.dump_dir.is_some() {
+                self.dump(g, &format!("{:02}-{}.air", i + 1, info.name))?;
+            }
+            let stats = cx.take_stats();
+            let nodes_after = g.order.len();
+            report.passes.push(PassRecord { info, changed, time, verify_time, nodes_after, stats });
+        }
+        Ok(report)
+    }
+
+    fn banner(
+        &self,
+        sink: &mut dyn Write,
+        when: &str,
+        info: &PassInfo,
+        g: &Graph,
+    ) -> Result<(), PassError> {
+        let text = format!(
+            "// -----// IR Dump {when} {} ({}) //----- //\n{}\n",
+            info.title(),
+            info.name,
+            print(g, &self.opts.print)
+        );
+        sink.write_all(text.as_bytes())
+            .map_err(|error| PassError::Dump { path: PathBuf::from("<stderr>"), error })
+    }
+
+    fn dump(&self, g: &Graph, file: &str) -> Result<(), PassError> {
+        let Some(dir) = &self.opts.dump_dir else { return Ok(()) };
+        let path = dir.join(file);
+        std::fs::write(&path, print(g, &self.opts.print))
+            .map_err(|error| PassError::Dump { path, error })
+    }
+}
+
+impl RunReport {
+    /// The `--time-passes` table: one row per pass run, then the total.
+    pub fn render_timing(&self) -> String {
+        let total: Duration = self.passes.iter().map(|p| p.time + p.verify_time).sum();
+        let secs = |d: Duration| d.as_secs_f64();
+        let pct = |d: Duration| {
+            if total.is_zero() {
+                0.0
+            } else {
+                100.0 * secs(d) / secs(total)
+            }
+        };
+        let mut out = String::from("===-------------------------------------------===\n");
+        out.push_str("                 Pass execution timing report\n");
+        out.push_str("===-------------------------------------------===\n");
+        out.push_str(&format!("  Total: {:.4} s\n\n", secs(total)));
+        out.push_str("   Wall (s)     %   Nodes  Pass\n");
+        let mut verify = Duration::ZERO;
+        for p in &self.passes {
+            out.push_str(&format!(
+                "  {:9.4} {:5.1}% {:7}  {}\n",
+                secs(p.time),
+                pct(p.time),
+                p.nodes_after,
+                p.info.name
+            ));
+            verify += p.verify_time;
+        }
+        if !verify.is_zero() {
+            out.push_str(&format!(
+                "  {:9.4} {:5.1}% {:>7}  (verify)\n",
+                secs(verify),
+                pct(verify),
+                ""
+            ));
+        }
+        out.push_str(&format!("  {:9.4} 100.0% {:>7}  Total\n", secs(total), ""));
+        out
+    }
+
+    /// The `--pass-statistics` listing: every pass run with its statistics.
+    pub fn render_statistics(&self) -> String {
+        let mut out = String::from("===-------------------------------------------===\n");
+        out.push_str("                    ... Pass statistics report ...\n");
+        out.push_str("===-------------------------------------------===\n");
+        for p in &self.passes {
+            let changed = if p.changed.changed() { "changed" } else { "unchanged" };
+            out.push_str(&format!("{} ({changed})\n", p.info.title()));
+            for (k, v) in &p.stats {
+                out.push_str(&format!("  ({k}) {v}\n"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,168 @@
+//! The pass registry: every pass, listed once.
+//!
+//! [`PASSES`] drives pipeline validation (unknown names get the list of valid ones and a
+//! close-match suggestion), `asplitc passes`, the IR dump banners, `--time-passes` and the
+//! generated docs/passes.md ([`render_markdown`]). Adding a pass means adding its file and
+//! one line here; nothing else lists passes.
+
+use crate::pass::PassInfo;
+
+/// Every registered pass, in the order `asplitc passes` lists them.
+pub static PASSES: &[&PassInfo] = &[
+    &crate::canonicalize::INFO,
+    &crate::fold_constants::INFO,
+    &crate::dce::INFO,
+    // Written by the fusion helper; uncommented when `crate::fold_batchnorm` lands:
+    // &crate::fold_batchnorm::INFO,
+    // Written by the fusion helper; uncommented when `crate::fuse` lands:
+    // &crate::fuse::INFO,
+];
+
+/// The pipeline `asplitc MODEL.onnx` runs when `--passes` is not given.
+pub const DEFAULT_PIPELINE: &str = "canonicalize,fold-constants,dce";
+
+/// Looks a pass up by name.
+pub fn lookup(name: &str) -> Option<&'static PassInfo> {
+    PASSES.iter().copied().find(|p| p.name == name)
+}
+
+/// Every pass name, comma-separated (for diagnostics).
+pub fn names() -> String {
+    PASSES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The closest name among `candidates` to `name`, if it is close enough to be a typo
+/// (edit distance at most a third of the longer name, and at most 3).
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|&(d, c)| d <= 3 && d * 3 <= name.len().max(c.len()))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The listing of `asplitc passes`: name and summary, aligned.
+pub fn render_list() -> String {
+    let width = PASSES.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for p in PASSES {
+        out.push_str(&format!("{:width$}  {}\n", p.name, p.summary));
+    }
+    out
+}
+
+/// docs/passes.md, generated from the registry.
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "# Passes\n\n\
+         <!-- Generated from passes/src/registry.rs by `ASPLIT_BLESS=1 cargo test -p \
+         asplit-passes registry`; do not edit. -->\n\n\
+         A pipeline is a comma-separated list of passes, each optionally followed by options \
+         in braces: `canonicalize,fold-constants{max-elements=1024},dce`. Run one with \
+         `asplitc opt FILE.air --passes P` or `asplitc MODEL.onnx -o OUT --passes P`; \
+         `asplitc passes` lists them.\n\n",
+    );
+    out.push_str(&format!("The default pipeline is `{DEFAULT_PIPELINE}`.\n\n"));
+    out.push_str(
+        "Pass-manager flags: `--verify-each[=BOOL]` (verify after every pass; on by default in \
+         debug builds and tests), `--print-ir-before=P`, `--print-ir-after=P`, \
+         `--print-ir-after-all` (MLIR-style banners on stderr), `--dump-dir D` \
+         (`00-input.air`, `01-<pass>.air`, …), `--time-passes` and `--pass-statistics` \
+         (tables on stderr).\n\n",
+    );
+    out.push_str("| pass | summary |\n|---|---|\n");
+    for p in PASSES {
+        out.push_str(&format!("| [`{}`](#{}) | {} |\n", p.name, p.name, p.summary));
+    }
+    for p in PASSES {
+        out.push_str(&format!("\n## {}\n\n{}\n", p.name, p.summary));
+        if p.options.is_empty() {
+            out.push_str("\nNo options.\n");
+            continue;
+        }
+        out.push_str("\n| option | type | default | meaning |\n|---|---|---|---|\n");
+        for o in p.options {
+            out.push_str(&format!(
+                "| `{}` | {} | `{}` | {} |\n",
+                o.name,
+                o.kind.name(),
+                o.default,
+                o.doc
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::PassOptions;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_defaults_build() {
+        let mut seen = HashSet::new();
+        for p in PASSES {
+            assert!(seen.insert(p.name), "{} listed twice", p.name);
+            assert!(
+                p.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{} is not kebab-case",
+                p.name
+            );
+            assert!(!p.summary.is_empty() && !p.summary.contains('\n'), "{} summary", p.name);
+            let opts = PassOptions::resolve(p.options, &[]).expect("defaults parse");
+            let pass = (p.build)(&opts).expect("builds with defaults");
+            assert_eq!(pass.name(), p.name);
+        }
+    }
+
+    #[test]
+    fn suggestions_catch_typos_only() {
+        let names = || PASSES.iter().map(|p| p.name);
+        assert_eq!(suggest("canonicalise", names()), Some("canonicalize"));
+        assert_eq!(suggest("dce2", names()), Some("dce"));
+        assert_eq!(suggest("fold-constant", names()), Some("fold-constants"));
+        assert_eq!(suggest("inline", names()), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn titles_are_camel_case() {
+        assert_eq!(crate::fold_constants::INFO.title(), "FoldConstants");
+        assert_eq!(crate::dce::INFO.title(), "Dce");
+    }
+
+    /// docs/passes.md is generated from the registry; `ASPLIT_BLESS=1` rewrites it.
+    #[test]
+    fn docs_passes_md_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/passes.md");
+        let want = render_markdown();
+        if std::env::var_os("ASPLIT_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("docs/ is writable");
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/passes.md is stale; rerun with ASPLIT_BLESS=1 cargo test -p asplit-passes"
+        );
+    }
+}
