@@ -78,11 +78,17 @@ pub enum PipelineErrorKind {
     Syntax,
 }
 
-/// A malformed pipeline string, with the offending span.
+/// A malformed pipeline string, with the offending span (boxed, so results stay small).
+#[derive(Debug, Error, Diagnostic)]
+#[error(transparent)]
+#[diagnostic(transparent)]
+pub struct PipelineError(Box<Details>);
+
+/// The contents of a [`PipelineError`].
 #[derive(Debug, Error, Diagnostic)]
 #[error("invalid pass pipeline: {message}")]
 #[diagnostic(code(asplit::pipeline))]
-pub struct PipelineError {
+struct Details {
     kind: PipelineErrorKind,
     message: String,
     #[source_code]
@@ -97,17 +103,22 @@ pub struct PipelineError {
 impl PipelineError {
     /// The kind of mistake.
     pub fn kind(&self) -> PipelineErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The message (without the "invalid pass pipeline" prefix).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
+    }
+
+    /// Where in the pipeline string the problem is.
+    pub fn span(&self) -> SourceSpan {
+        self.0.span
     }
 
     /// The help line, if any.
     pub fn help_text(&self) -> Option<&str> {
-        self.help.as_deref()
+        self.0.help.as_deref()
     }
 }
 
@@ -144,14 +155,14 @@ impl<'t> Parser<'t> {
         let (start, end) = span;
         let start = start.min(self.text.len());
         let end = end.clamp(start, self.text.len());
-        PipelineError {
+        PipelineError(Box::new(Details {
             kind,
             message,
             src: NamedSource::new("--passes", self.text.to_string()),
             span: SourceSpan::new(start.into(), end - start),
             label: label.to_string(),
             help,
-        }
+        }))
     }
 
     fn skip_ws(&mut self) {
@@ -374,7 +385,7 @@ mod tests {
         assert_eq!(kind("dce}"), PipelineErrorKind::UnbalancedBrace);
         assert_eq!(kind("dce{{}}"), PipelineErrorKind::UnbalancedBrace);
         let e = parse("dce,fold-constants{max-elements=1").unwrap_err();
-        assert_eq!(e.span.offset(), 18);
+        assert_eq!(e.span().offset(), 18);
     }
 
     #[test]
@@ -386,7 +397,7 @@ mod tests {
         assert!(help.contains("dce") && help.contains("fold-constants"), "{help}");
         let e = parse("dce,frobnicate").unwrap_err();
         assert!(!e.help_text().unwrap().contains("did you mean"));
-        assert_eq!((e.span.offset(), e.span.len()), (4, 10));
+        assert_eq!((e.span().offset(), e.span().len()), (4, 10));
     }
 
     #[test]
