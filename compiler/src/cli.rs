@@ -4,9 +4,11 @@
 //! 2 any error the user can fix: bad model, bad tensor file, bad flag). The work itself is
 //! in [`crate::driver`].
 
-use crate::driver::{self, CompileRequest, RunRequest};
+use crate::driver::{self, CompileRequest, OptRequest, PassRequest, RunRequest};
 use crate::error::DriverError;
-use clap::{Parser, Subcommand, ValueEnum};
+use asplit_ir::print::PrintOptions;
+use asplit_passes::{ManagerOptions, DEFAULT_PIPELINE};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -16,13 +18,16 @@ use std::process::ExitCode;
 const ABOUT: &str = "Compile an ONNX model for collaborative edge-cloud inference (Auto-Split).";
 
 const LONG_ABOUT: &str = "\
-asplitc imports an ONNX model into its dataflow IR (.air). Later milestones split the model \
-between an edge device (low-bit, quantized) and a cloud server (float), choosing the split and \
-bit-widths to minimise end-to-end latency; this build imports, verifies, prints and interprets \
-models.
+asplitc imports an ONNX model into its dataflow IR (.air) and optimizes it with a pass \
+pipeline. Later milestones split the model between an edge device (low-bit, quantized) and a \
+cloud server (float), choosing the split and bit-widths to minimise end-to-end latency; this \
+build imports, optimizes, verifies, prints and interprets models.
 
 Examples:
-  asplitc model.onnx -o out/ --emit ir         write out/model.air
+  asplitc model.onnx -o out/ --emit ir         write out/model.air (after the default pipeline)
+  asplitc model.onnx -o out/ --passes canonicalize,dce --dump-dir dumps/
+  asplitc opt model.air --passes fold-constants --print-ir-after-all
+  asplitc passes                               list the passes
   asplitc run model.onnx --input x.npy --output-dir res/
   asplitc model.onnx -o out/ --input-shape input=1x3x224x224";
 
@@ -54,18 +59,85 @@ struct CompileArgs {
     #[arg(short = 'o', long = "out", value_name = "OUT", required = true)]
     out: Option<PathBuf>,
 
-    /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the imported and
-    /// verified IR. (Binaries, plan and ONNX partitions come with later milestones.)
+    /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the verified IR after
+    /// the pass pipeline. (Binaries, plan and ONNX partitions come with later milestones.)
     #[arg(long, value_enum, value_delimiter = ',', default_value = "ir")]
     emit: Vec<Emit>,
 
     #[command(flatten)]
     model_opts: ModelOpts,
 
-    /// Print every constant in full in the .air output instead of a content hash for
+    #[command(flatten)]
+    pass_flags: PassFlags,
+}
+
+/// The pipeline and pass-manager flags, shared by compile and `opt`.
+#[derive(clap::Args, Debug)]
+struct PassFlags {
+    /// The pass pipeline, e.g. `canonicalize,fold-constants{max-elements=1024},dce`
+    /// (`asplitc passes` lists the passes; the default is shown below).
+    #[arg(long, value_name = "PIPELINE")]
+    passes: Option<String>,
+
+    /// Verify the IR after every pass (default: on in debug builds, off in release).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value_t = cfg!(debug_assertions),
+        action = ArgAction::Set
+    )]
+    verify_each: bool,
+
+    /// Print the IR to stderr after every pass, with MLIR-style banners.
+    #[arg(long)]
+    print_ir_after_all: bool,
+
+    /// Print the IR to stderr after the named passes (comma-separated or repeated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    print_ir_after: Vec<String>,
+
+    /// Print the IR to stderr before the named passes (comma-separated or repeated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    print_ir_before: Vec<String>,
+
+    /// Write the IR before the pipeline and after every pass as numbered files into DIR:
+    /// 00-input.air, 01-<pass>.air, …
+    #[arg(long, value_name = "DIR")]
+    dump_dir: Option<PathBuf>,
+
+    /// Print a table of the time each pass took to stderr.
+    #[arg(long)]
+    time_passes: bool,
+
+    /// Print each pass's statistics (what it changed) to stderr.
+    #[arg(long)]
+    pass_statistics: bool,
+
+    /// Print every constant in full in .air output instead of a content hash for
     /// tensors of more than 16 elements (the result can be large).
     #[arg(long)]
     print_constants: bool,
+}
+
+impl PassFlags {
+    fn request(&self, default_pipeline: &str) -> PassRequest {
+        PassRequest {
+            pipeline: self.passes.clone().unwrap_or_else(|| default_pipeline.to_string()),
+            manager: ManagerOptions {
+                verify_each: self.verify_each,
+                print_ir_after_all: self.print_ir_after_all,
+                print_ir_after: self.print_ir_after.clone(),
+                print_ir_before: self.print_ir_before.clone(),
+                dump_dir: self.dump_dir.clone(),
+                print: PrintOptions { print_constants: self.print_constants },
+            },
+            time_passes: self.time_passes,
+            pass_statistics: self.pass_statistics,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -78,7 +150,7 @@ struct ModelOpts {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
-    /// OUT/model.air: the IR after import and verification.
+    /// OUT/model.air: the verified IR after the pass pipeline.
     Ir,
 }
 
@@ -90,6 +162,29 @@ enum Command {
     /// TensorProto .pb, chosen by extension. Outputs are written as `output_<i>.pb`
     /// (the ONNX test-data layout) into --output-dir, or to the files given with --output.
     Run(RunArgs),
+
+    /// Run a pass pipeline over an .air file and print the result (IR in, IR out).
+    ///
+    /// Like mlir-opt: the input is parsed and verified, the pipeline given with --passes
+    /// runs (no passes when it is absent), and the IR is printed to stdout or written to -o.
+    Opt(OptArgs),
+
+    /// List the registered passes with a one-line summary each.
+    Passes,
+}
+
+#[derive(clap::Args, Debug)]
+struct OptArgs {
+    /// The .air file (`-` reads stdin).
+    #[arg(value_name = "FILE")]
+    input: PathBuf,
+
+    /// Output .air file (default: stdout).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pass_flags: PassFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -121,7 +216,7 @@ struct RunArgs {
 
 /// Parses arguments, runs the command, renders any error; returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match command().try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -137,6 +232,22 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// The clap command, with the default pipeline written into the help of `--passes`.
+fn command() -> clap::Command {
+    let compile_help = format!(
+        "The pass pipeline, e.g. `canonicalize,fold-constants{{max-elements=1024}},dce` \
+         (`asplitc passes` lists the passes) [default: {DEFAULT_PIPELINE}]"
+    );
+    Cli::command().mut_arg("passes", |a| a.help(compile_help)).mut_subcommand("opt", |c| {
+        c.mut_arg("passes", |a| {
+            a.help(
+                "The pass pipeline, e.g. `canonicalize,fold-constants{max-elements=1024},dce` \
+                 (`asplitc passes` lists the passes) [default: none]",
+            )
+        })
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<(), DriverError> {
     match cli.command {
         Some(Command::Run(r)) => driver::run(&RunRequest {
@@ -146,6 +257,15 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
             outputs: r.outputs,
             input_shapes: driver::parse_input_shapes(&r.model_opts.input_shapes)?,
         }),
+        Some(Command::Opt(o)) => driver::opt(&OptRequest {
+            input: o.input,
+            output: o.output,
+            passes: o.pass_flags.request(""),
+        }),
+        Some(Command::Passes) => {
+            print!("{}", asplit_passes::registry::render_list());
+            Ok(())
+        }
         None => {
             let c = cli.compile;
             let (Some(model), Some(out)) = (c.model, c.out) else {
@@ -155,8 +275,9 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
                 model,
                 out,
                 emit_ir: c.emit.contains(&Emit::Ir),
-                print_constants: c.print_constants,
+                print_constants: c.pass_flags.print_constants,
                 input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,
+                passes: c.pass_flags.request(DEFAULT_PIPELINE),
             })
         }
     }

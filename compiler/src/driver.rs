@@ -1,14 +1,53 @@
 //! The driver: what each command does, with no argument parsing and no rendering.
 //!
-//! `compile` imports (or parses) a model, verifies it and writes the requested artifacts;
-//! `run` interprets it on tensor files. Both return [`DriverError`]; the CLI renders it.
+//! `compile` imports (or parses) a model, verifies it, runs the pass pipeline and writes the
+//! requested artifacts; `opt` runs a pipeline over an `.air` file (IR in, IR out); `run`
+//! interprets a model on tensor files. All return [`DriverError`]; the CLI renders it.
 
 use crate::error::DriverError;
 use crate::onnx::{self, ImportOptions};
 use crate::tensor_io;
 use asplit_ir::print::{print, PrintOptions};
 use asplit_ir::Graph;
+use asplit_passes::{ManagerOptions, PassManager};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The pass pipeline and pass-manager flags of a command.
+#[derive(Debug, Clone)]
+pub struct PassRequest {
+    /// The pipeline string (`--passes`).
+    pub pipeline: String,
+    /// Verification, IR printing and dumps.
+    pub manager: ManagerOptions,
+    /// Print the timing table to stderr.
+    pub time_passes: bool,
+    /// Print pass statistics to stderr.
+    pub pass_statistics: bool,
+}
+
+impl PassRequest {
+    /// `pipeline` with this build's manager defaults and no reports.
+    pub fn new(pipeline: &str) -> Self {
+        PassRequest {
+            pipeline: pipeline.to_string(),
+            manager: ManagerOptions::for_build(),
+            time_passes: false,
+            pass_statistics: false,
+        }
+    }
+}
+
+/// `asplitc opt FILE.air --passes P [-o OUT.air]`.
+#[derive(Debug)]
+pub struct OptRequest {
+    /// The `.air` file (`-` reads stdin).
+    pub input: PathBuf,
+    /// Where to write the result; stdout when `None`.
+    pub output: Option<PathBuf>,
+    /// The pipeline and flags.
+    pub passes: PassRequest,
+}
 
 /// `asplitc MODEL -o OUT`.
 #[derive(Debug)]
@@ -23,6 +62,8 @@ pub struct CompileRequest {
     pub print_constants: bool,
     /// `--input-shape` bindings.
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// The pass pipeline run after import.
+    pub passes: PassRequest,
 }
 
 /// `asplitc run MODEL --input … (--output-dir D | --output …)`.
@@ -90,9 +131,48 @@ pub fn load_model(
     Ok(g)
 }
 
+/// Runs `req`'s pipeline over `g`; IR printouts, timing and statistics go to stderr.
+pub fn run_passes(g: &mut Graph, req: &PassRequest) -> Result<(), DriverError> {
+    let pipeline = asplit_passes::parse_pipeline(&req.pipeline)?;
+    let manager = PassManager::new(&pipeline, req.manager.clone())?;
+    let mut stderr = std::io::stderr().lock();
+    let report = manager.run(g, &mut stderr)?;
+    if req.time_passes {
+        let _ = stderr.write_all(report.render_timing().as_bytes());
+    }
+    if req.pass_statistics {
+        let _ = stderr.write_all(report.render_statistics().as_bytes());
+    }
+    Ok(())
+}
+
+/// Runs the opt command: parse, verify, run the pipeline, print.
+pub fn opt(req: &OptRequest) -> Result<(), DriverError> {
+    let text = if req.input.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| DriverError::io("read", "<stdin>", e))?;
+        s
+    } else {
+        std::fs::read_to_string(&req.input).map_err(|e| DriverError::io("read", &req.input, e))?
+    };
+    let mut g = asplit_ir::parse::parse_named(&req.input.display().to_string(), &text)?;
+    asplit_ir::verify::verify(&g).map_err(DriverError::Verify)?;
+    run_passes(&mut g, &req.passes)?;
+    let out = print(&g, &req.passes.manager.print);
+    match &req.output {
+        Some(path) => std::fs::write(path, out).map_err(|e| DriverError::io("write", path, e)),
+        None => std::io::stdout()
+            .lock()
+            .write_all(out.as_bytes())
+            .map_err(|e| DriverError::io("write", "<stdout>", e)),
+    }
+}
+
 /// Runs the compile command.
 pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
-    let g = load_model(&req.model, &req.input_shapes)?;
+    let mut g = load_model(&req.model, &req.input_shapes)?;
+    run_passes(&mut g, &req.passes)?;
     std::fs::create_dir_all(&req.out)
         .map_err(|e| DriverError::io("create directory", &req.out, e))?;
     if req.emit_ir {

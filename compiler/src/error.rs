@@ -72,6 +72,16 @@ pub enum DriverError {
     #[diagnostic(code(asplitc::interp))]
     Run(#[from] asplit_ir::interp::RunError),
 
+    /// A `--passes` pipeline string is malformed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Pipeline(#[from] asplit_passes::PipelineError),
+
+    /// A pass failed, or the IR does not verify after one.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Pass(#[from] asplit_passes::PassError),
+
     /// The IR does not verify.
     #[error("the IR does not verify:\n{}", .0.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
     #[diagnostic(code(asplitc::verify))]
