@@ -6,6 +6,7 @@
 //! ([`interp`]) follow. This crate knows nothing of ONNX (the importer lives in the
 //! `asplitc` package) nor of LLVM.
 
+pub mod activation;
 pub mod attr;
 pub mod coded;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod tensor;
 pub mod types;
 pub mod verify;
 
+pub use activation::Activation;
 pub use attr::{Attr, AttrKind, Attrs};
 pub use coded::{CastOptions, CodedType, RoundMode};
 pub use graph::{Graph, NodeId, ValueDef, ValueId};

@@ -135,6 +135,19 @@ impl OpDef {
     pub fn attr(&self, name: &str) -> Option<&AttrDef> {
         self.attrs.iter().find(|a| a.name == name)
     }
+
+    /// `attrs` with every absent attribute that has a default set to it (required ones
+    /// stay absent), as the parser and importer fill them.
+    pub fn with_defaults(&self, mut attrs: Attrs) -> Attrs {
+        for d in self.attrs {
+            if attrs.get(d.name).is_none() {
+                if let Some(v) = d.default.value() {
+                    attrs.set(d.name, v);
+                }
+            }
+        }
+        attrs
+    }
 }
 
 macro_rules! op_kinds {
@@ -244,6 +257,8 @@ const CONV_ATTRS: &[AttrDef] = &[
     a("pads", K::Ints),
     a("dilations", K::Ints),
     ad("group", K::Int, D::Int(1)),
+    ad("activation", K::Str, D::Str("none")),
+    ad("activation_params", K::Floats, D::EmptyFloats),
 ];
 const MAX_POOL_ATTRS: &[AttrDef] = &[
     a("kernel_shape", K::Ints),
@@ -311,7 +326,7 @@ pub static OPS: &[OpDef] = &[
         attrs &[a("value", K::Tensor)], shape shape::constant, eval kernel::constant),
     unary!(Identity, "identity", "Returns its operand (ONNX Identity, and Dropout at inference)."),
     op!(Conv, "conv", ["x", "w", "b"], opt 1,
-        "N-d convolution, NC[spatial] layout, grouped and dilated; pads = begins ++ ends.",
+        "N-d convolution, NC[spatial] layout, grouped and dilated; pads = begins ++ ends; a fused activation (see ir.md) follows the bias.",
         attrs CONV_ATTRS, shape shape::conv, eval kernel::conv),
     op!(ConvTranspose, "conv_transpose", ["x", "w", "b"], opt 1,
         "Transposed convolution; pads = begins ++ ends, output_padding added at the end.",
@@ -319,13 +334,17 @@ pub static OPS: &[OpDef] = &[
                 ad("group", K::Int, D::Int(1)), a("output_padding", K::Ints)],
         shape shape::conv_transpose, eval kernel::conv_transpose),
     op!(Gemm, "gemm", ["a", "b", "c"], opt 1,
-        "alpha·op(a)·op(b) + beta·c on 2-d operands; c broadcasts.",
+        "alpha·op(a)·op(b) + beta·c on 2-d operands; c broadcasts; then the fused activation.",
         attrs &[ad("alpha", K::Float, D::Float(1.0)), ad("beta", K::Float, D::Float(1.0)),
-                ad("trans_a", K::Int, D::Int(0)), ad("trans_b", K::Int, D::Int(0))],
+                ad("trans_a", K::Int, D::Int(0)), ad("trans_b", K::Int, D::Int(0)),
+                ad("activation", K::Str, D::Str("none")),
+                ad("activation_params", K::Floats, D::EmptyFloats)],
         shape shape::gemm, eval kernel::gemm),
-    op!(MatMul, "matmul", ["a", "b"], opt 0,
-        "numpy matmul: batched, broadcasting, 1-d operands promoted.",
-        attrs &[], shape shape::matmul, eval kernel::matmul),
+    op!(MatMul, "matmul", ["a", "b", "bias"], opt 1,
+        "numpy matmul: batched, broadcasting, 1-d operands promoted; + bias (broadcast to the result), then the fused activation.",
+        attrs &[ad("activation", K::Str, D::Str("none")),
+                ad("activation_params", K::Floats, D::EmptyFloats)],
+        shape shape::matmul, eval kernel::matmul),
     op!(BatchNorm, "batch_norm", ["x", "scale", "bias", "mean", "var"], opt 0,
         "Inference batch normalisation over axis 1.",
         attrs &[ad("epsilon", K::Float, D::Float(1e-5))],

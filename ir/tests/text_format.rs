@@ -288,7 +288,10 @@ fn omitted_attributes_get_table_defaults() {
     assert_eq!(node.attrs.float("beta"), Ok(1.0));
     assert_eq!(node.attrs.int("trans_a"), Ok(0));
     assert_eq!(node.attrs.int("trans_b"), Ok(1));
-    assert!(print(&g, &PLAIN).contains("{alpha = 1.0, beta = 1.0, trans_a = 0, trans_b = 1}"));
+    assert!(print(&g, &PLAIN).contains(
+        "{activation = \"none\", activation_params = [], alpha = 1.0, beta = 1.0, trans_a = 0, \
+         trans_b = 1}"
+    ));
 }
 
 #[test]

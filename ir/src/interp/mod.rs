@@ -7,6 +7,7 @@
 mod common;
 mod conv;
 mod elementwise;
+mod epilogue;
 pub mod kernel;
 mod matmul;
 mod movement;

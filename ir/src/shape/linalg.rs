@@ -135,6 +135,11 @@ fn check_bias(cx: &ShapeCx, m: usize) -> Result<(), ShapeError> {
     }
 }
 
+/// Checks the fused `activation` / `activation_params` pair ([`crate::activation`]).
+fn check_activation(cx: &ShapeCx) -> Result<(), ShapeError> {
+    crate::activation::Activation::from_attrs(cx.attrs).map(|_| ()).map_err(|e| cx.err(e))
+}
+
 /// `conv`: `x` [N, C, D…], `w` [M, C/group, K…], optional `b` [M] → [N, M, O…] with
 /// O = floor((D + pad_begin + pad_end − dilation·(K−1) − 1) / stride) + 1.
 pub fn conv(cx: &ShapeCx) -> ShapeResult {
@@ -160,6 +165,7 @@ pub fn conv(cx: &ShapeCx) -> ShapeResult {
         )));
     }
     check_bias(cx, m)?;
+    check_activation(cx)?;
     let win = Window::read(cx, dims.len())?;
     let mut out = vec![n, m];
     for (i, (&d, &k)) in dims.iter().zip(kernel).enumerate() {
@@ -247,11 +253,13 @@ pub fn gemm(cx: &ShapeCx) -> ShapeResult {
             )));
         }
     }
+    check_activation(cx)?;
     cx.one(TensorType::new(a.dtype, vec![m, n]))
 }
 
 /// `matmul`: numpy semantics. A 1-d `a` is promoted to [1, K] and a 1-d `b` to [K, 1]
-/// (the added axis is removed from the result); batch dimensions broadcast.
+/// (the added axis is removed from the result); batch dimensions broadcast. The optional
+/// `bias` must broadcast to the result without changing its shape.
 pub fn matmul(cx: &ShapeCx) -> ShapeResult {
     cx.check_operands()?;
     cx.expect_numeric(0)?;
@@ -285,6 +293,16 @@ pub fn matmul(cx: &ShapeCx) -> ShapeResult {
     };
     out.extend(m);
     out.extend(n);
+    if let Some(bias) = cx.opt_input(2) {
+        cx.expect_same_dtype(2, 0)?;
+        if !broadcasts_to(&bias.shape, &out) {
+            return Err(cx.err(format!(
+                "operand `bias` has shape {:?}, which does not broadcast to the result {out:?}",
+                bias.shape
+            )));
+        }
+    }
+    check_activation(cx)?;
     cx.one(TensorType::new(a.dtype, out))
 }
 

@@ -1,0 +1,152 @@
+//! Fused epilogues of the compute ops: `matmul`'s optional `bias` operand and the
+//! `activation` attribute of `conv`, `gemm` and `matmul` ([`crate::activation`]).
+//!
+//! Each entry point runs the op's plain kernel, then adds the bias with the `add` kernel and
+//! applies the activation with the kernel of the equivalent unary op. Running exactly the
+//! kernels the unfused graph would run keeps fused and unfused results bit-identical; it
+//! does not try to be faster than the unfused form.
+
+use super::common::{invalid, opt_input, KResult};
+use super::{conv as conv_k, eval_node, matmul as matmul_k, EvalCx};
+use crate::activation::Activation;
+use crate::attr::Attrs;
+use crate::ops::OpKind;
+use crate::tensor::Tensor;
+
+/// Convolution, then its fused activation.
+pub fn conv(cx: &EvalCx) -> KResult {
+    with_epilogue(cx, conv_k::conv, None)
+}
+
+/// Gemm, then its fused activation.
+pub fn gemm(cx: &EvalCx) -> KResult {
+    with_epilogue(cx, matmul_k::gemm, None)
+}
+
+/// MatMul, then `+ bias` (when given) and its fused activation.
+pub fn matmul(cx: &EvalCx) -> KResult {
+    with_epilogue(cx, matmul_k::matmul, opt_input(cx, 2))
+}
+
+fn with_epilogue(cx: &EvalCx, core: fn(&EvalCx) -> KResult, bias: Option<&Tensor>) -> KResult {
+    let act = Activation::from_attrs(cx.attrs).map_err(|e| invalid(cx, e.to_string()))?;
+    let mut results = core(cx)?;
+    let Some(y) = results.pop() else { return Err(invalid(cx, "the kernel gave no result")) };
+    if !results.is_empty() {
+        return Err(invalid(cx, "the kernel gave more than one result"));
+    }
+    let ty = y.ty();
+    let mut y = y;
+    if let Some(b) = bias {
+        y = single(
+            cx,
+            eval_node(OpKind::Add, &Attrs::new(), &[&y, b], std::slice::from_ref(&ty))?,
+        )?;
+    }
+    if let Some((op, attrs)) = act.as_unary() {
+        y = single(cx, eval_node(op, &attrs, &[&y], &[ty])?)?;
+    }
+    Ok(vec![y])
+}
+
+fn single(cx: &EvalCx, mut v: Vec<Tensor>) -> Result<Tensor, super::InterpError> {
+    match (v.pop(), v.is_empty()) {
+        (Some(t), true) => Ok(t),
+        _ => Err(invalid(cx, "an epilogue kernel gave other than one result")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::activation::Activation;
+    use crate::graph::Graph;
+    use crate::interp::run;
+    use crate::ops::OpKind;
+    use crate::tensor::{seeded_uniform, Tensor};
+    use crate::types::{DType, TensorType};
+    use crate::Attrs;
+
+    fn input(shape: &[usize], seed: u64) -> Tensor {
+        let n = shape.iter().product();
+        Tensor::from_f32(shape.to_vec(), seeded_uniform(seed, n, -2.0, 2.0)).expect("sized")
+    }
+
+    /// `act(op(x, w) [+ bias])`, fused into one node or as separate nodes.
+    fn build(
+        op: OpKind,
+        xs: &[usize],
+        w: Tensor,
+        bias: Option<Tensor>,
+        act: Activation,
+        fused: bool,
+    ) -> Graph {
+        let mut g = Graph::new("g");
+        let x = g.add_input(None, TensorType::new(DType::F32, xs.to_vec()));
+        let w = g.add_const(w);
+        let b = bias.map(|b| g.add_const(b));
+        let mut attrs = match op {
+            OpKind::Conv => Attrs::new()
+                .with("strides", crate::Attr::Ints(vec![1, 1]))
+                .with("pads", crate::Attr::Ints(vec![1, 1, 1, 1]))
+                .with("dilations", crate::Attr::Ints(vec![1, 1])),
+            _ => Attrs::new(),
+        };
+        let mut operands = vec![x, w];
+        if fused {
+            act.write(&mut attrs);
+            operands.extend(b);
+        }
+        let attrs = op.def().with_defaults(attrs);
+        let n = g.add_node(op, attrs, operands).expect("types");
+        let mut y = g.nodes[n].outputs[0];
+        if !fused {
+            if let Some(b) = b {
+                let n = g.add_node(OpKind::Add, Attrs::new(), vec![y, b]).expect("types");
+                y = g.nodes[n].outputs[0];
+            }
+            if let Some((op, ua)) = act.as_unary() {
+                let n = g.add_node(op, op.def().with_defaults(ua), vec![y]).expect("types");
+                y = g.nodes[n].outputs[0];
+            }
+        }
+        g.outputs.push(y);
+        crate::verify::verify(&g).expect("verifies");
+        g
+    }
+
+    fn same(op: OpKind, xs: &[usize], w: Tensor, bias: Option<Tensor>, act: Activation) {
+        let x = input(xs, 9);
+        let a = run(&build(op, xs, w.clone(), bias.clone(), act, true), std::slice::from_ref(&x));
+        let b = run(&build(op, xs, w, bias, act, false), &[x]);
+        let (a, b) = (a.expect("fused runs"), b.expect("unfused runs"));
+        assert_eq!(a, b, "{op} with {act:?}");
+    }
+
+    #[test]
+    fn fused_activations_match_separate_nodes_bit_for_bit() {
+        let acts = [
+            Activation::Relu,
+            Activation::LeakyRelu { alpha: 0.2 },
+            Activation::Clip { min: 0.0, max: 0.5 },
+            Activation::Sigmoid,
+            Activation::HardSwish,
+            Activation::Gelu { tanh: false },
+            Activation::Gelu { tanh: true },
+        ];
+        for act in acts {
+            same(OpKind::Conv, &[1, 2, 5, 5], input(&[3, 2, 3, 3], 1), None, act);
+            same(OpKind::Gemm, &[2, 4], input(&[4, 3], 2), None, act);
+            same(OpKind::MatMul, &[2, 3, 4], input(&[4, 5], 3), Some(input(&[5], 4)), act);
+        }
+    }
+
+    #[test]
+    fn a_bad_activation_is_an_error() {
+        let mut g = build(OpKind::Gemm, &[2, 4], input(&[4, 3], 2), None, Activation::Relu, true);
+        let n = g.order[1];
+        g.nodes[n].attrs.set("activation", crate::Attr::Str("swish".into()));
+        assert!(crate::verify::verify(&g).is_err());
+        let err = run(&g, &[input(&[2, 4], 1)]).unwrap_err();
+        assert!(err.to_string().contains("\"swish\" is not supported"), "{err}");
+    }
+}
