@@ -189,7 +189,8 @@ fn axis_taps(cx: &EvalCx, plan: &Plan, ax: Axis) -> Result<Vec<Taps>, InterpErro
         return Err(unsupported(
             cx,
             format!(
-                "antialiasing with scale {} from {} to {} elements ({n} taps per output;                  the scale is far from out / in)",
+                "antialiasing with scale {} from {} to {} elements ({n} taps per output; \
+                 the scale is far from out / in)",
                 ax.scale, ax.in_len, ax.out_len
             ),
         ));
@@ -273,16 +274,7 @@ fn plan(cx: &EvalCx) -> Result<Plan, InterpError> {
         other => return Err(unsupported(cx, format!("mode = \"{other}\""))),
     };
     let transform = a.str("coordinate_transformation_mode")?.to_string();
-    const KNOWN: [&str; 7] = [
-        "half_pixel",
-        "half_pixel_symmetric",
-        "pytorch_half_pixel",
-        "align_corners",
-        "asymmetric",
-        "tf_half_pixel_for_nn",
-        "tf_crop_and_resize",
-    ];
-    if !KNOWN.contains(&transform.as_str()) {
+    if !crate::shape::RESIZE_COORDINATE_MODES.contains(&transform.as_str()) {
         return Err(unsupported(cx, format!("coordinate_transformation_mode = \"{transform}\"")));
     }
     let exclude_outside = a.int("exclude_outside")? != 0;

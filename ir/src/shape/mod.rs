@@ -26,7 +26,9 @@ pub mod reduce;
 
 pub use elementwise::{broadcast, broadcast_shapes, broadcasts_to, compare, pow, where_};
 pub use linalg::{conv, conv_transpose, gemm, matmul};
-pub use movement::{concat, expand, gather, pad, reshape, resize, slice, split, transpose};
+pub use movement::{
+    concat, expand, gather, pad, reshape, resize, slice, split, transpose, RESIZE_COORDINATE_MODES,
+};
 pub use quant::{dequantize_linear, quantize_linear};
 pub use reduce::{pool, reduce};
 

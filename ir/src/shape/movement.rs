@@ -266,6 +266,18 @@ pub fn pad(cx: &ShapeCx) -> ShapeResult {
     cx.one(TensorType::new(x.dtype, shape))
 }
 
+/// The values of `resize`'s `coordinate_transformation_mode`, as ONNX spells them; the
+/// shape rule, the interpreter and the ONNX importer all accept exactly these.
+pub const RESIZE_COORDINATE_MODES: &[&str] = &[
+    "half_pixel",
+    "half_pixel_symmetric",
+    "pytorch_half_pixel",
+    "align_corners",
+    "asymmetric",
+    "tf_half_pixel_for_nn",
+    "tf_crop_and_resize",
+];
+
 /// `resize`: the result shape is `sizes` (one entry per axis); `scales` has one positive
 /// finite entry per axis; the mode attributes must be ones the interpreter knows. `roi` is
 /// empty, except with `tf_crop_and_resize`, which needs 2·rank finite entries (starts ++
@@ -286,18 +298,7 @@ pub fn resize(cx: &ShapeCx) -> ShapeResult {
         )));
     }
     let mode = cx.choice("mode", &["nearest", "linear", "cubic"])?;
-    let transform = cx.choice(
-        "coordinate_transformation_mode",
-        &[
-            "half_pixel",
-            "half_pixel_symmetric",
-            "pytorch_half_pixel",
-            "align_corners",
-            "asymmetric",
-            "tf_half_pixel_for_nn",
-            "tf_crop_and_resize",
-        ],
-    )?;
+    let transform = cx.choice("coordinate_transformation_mode", RESIZE_COORDINATE_MODES)?;
     cx.choice("nearest_mode", &["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"])?;
     cx.flag("exclude_outside")?;
     cx.float("extrapolation_value")?;

@@ -59,15 +59,7 @@ pub(crate) fn import_resize(cx: &mut NodeCx) -> Result<Vec<ValueId>, ImportError
     let coordinate_mode = cx.attrs.choice(
         "coordinate_transformation_mode",
         "half_pixel",
-        &[
-            "half_pixel",
-            "half_pixel_symmetric",
-            "pytorch_half_pixel",
-            "align_corners",
-            "asymmetric",
-            "tf_half_pixel_for_nn",
-            "tf_crop_and_resize",
-        ],
+        asplit_ir::shape::RESIZE_COORDINATE_MODES,
     )?;
     let axes = match cx.attrs.ints("axes")? {
         Some(a) => cx.input_axes("axes", a, shape.len())?,
