@@ -16,6 +16,7 @@
 //! - `noop-transpose`: a transpose by the identity permutation → `x`;
 //! - `noop-pad`: a pad with all pads zero (any mode) → `x`;
 //! - `single-operand`: `concat`, `sum`, `max`, `min` of one operand → `x`;
+//! - `noop-split`: a split into one part → `x`;
 //! - `reshape-chain`: `reshape(reshape(x))` → `reshape(x)`;
 //! - `transpose-chain`: `transpose(transpose(x, p), q)` → `transpose(x, p∘q)`;
 //! - `erased`: nodes left without users.
@@ -111,6 +112,7 @@ fn forward(g: &Graph, n: NodeId) -> Option<(&'static str, ValueId)> {
         OpKind::Pad if same_type && node.attrs.ints("pads").ok()?.iter().all(|&p| p == 0) => {
             "noop-pad"
         }
+        OpKind::Split if same_type => "noop-split",
         OpKind::Concat | OpKind::Sum | OpKind::Max | OpKind::Min
             if node.inputs.len() == 1 && same_type =>
         {
