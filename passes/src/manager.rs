@@ -217,3 +217,119 @@ impl RunReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{parse, PipelineEntry};
+
+    const GRAPH: &str = "graph @g(%x: f32[2] \"x\") {\n  %a = identity(%x) : f32[2]\n  %b = relu(%a) : f32[2]\n  %c = sigmoid(%x) : f32[2]\n  return %b \"y\"\n}\n";
+
+    fn graph() -> Graph {
+        asplit_ir::parse::parse(GRAPH).expect("parses")
+    }
+
+    /// A pass that breaks the graph: it drops the first live node, leaving a dangling use.
+    struct Breaker;
+    static BREAKER: PassInfo = PassInfo {
+        name: "dce",
+        summary: "test only",
+        options: &[],
+        build: |_| Ok(Box::new(Breaker)),
+    };
+    impl Pass for Breaker {
+        fn info(&self) -> &'static PassInfo {
+            &BREAKER
+        }
+        fn run(&self, g: &mut Graph, _: &mut PassCx) -> Result<Changed, PassError> {
+            g.order.remove(0);
+            Ok(Changed::Yes)
+        }
+    }
+
+    fn breaker_pipeline() -> Pipeline {
+        Pipeline { entries: vec![PipelineEntry { info: &BREAKER, options: vec![] }] }
+    }
+
+    #[test]
+    fn verify_each_names_the_pass() {
+        let opts = ManagerOptions { verify_each: true, ..ManagerOptions::default() };
+        let pm = PassManager::new(&breaker_pipeline(), opts).unwrap();
+        let err = pm.run(&mut graph(), &mut std::io::sink()).unwrap_err();
+        assert!(matches!(&err, PassError::Verify { pass, .. } if pass == "dce"), "{err}");
+        assert!(err.to_string().starts_with("the IR does not verify after pass `dce`"), "{err}");
+        // Without verification the broken graph goes through unnoticed.
+        let pm = PassManager::new(&breaker_pipeline(), ManagerOptions::default()).unwrap();
+        assert!(pm.run(&mut graph(), &mut std::io::sink()).is_ok());
+    }
+
+    #[test]
+    fn banners_before_and_after() {
+        let opts = ManagerOptions {
+            print_ir_before: vec!["dce".into()],
+            print_ir_after: vec!["canonicalize".into()],
+            ..ManagerOptions::default()
+        };
+        let pm = PassManager::new(&parse("canonicalize,dce").unwrap(), opts).unwrap();
+        let mut out = Vec::new();
+        let mut g = graph();
+        let report = pm.run(&mut g, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let banners: Vec<&str> = out.lines().filter(|l| l.starts_with("// -----//")).collect();
+        assert_eq!(
+            banners,
+            [
+                "// -----// IR Dump After Canonicalize (canonicalize) //----- //",
+                "// -----// IR Dump Before Dce (dce) //----- //",
+            ]
+        );
+        assert_eq!(out.matches("graph @g").count(), 2);
+        assert!(!out.contains("identity"), "printed after canonicalize:\n{out}");
+        assert_eq!(report.nodes_before, 3);
+        assert_eq!(report.passes.iter().map(|p| p.nodes_after).collect::<Vec<_>>(), [1, 1]);
+        assert_eq!(report.passes[0].stats.get("identity"), Some(&Stat::Count(1)));
+        assert!(report.render_statistics().contains("Canonicalize (changed)\n  (erased) 1\n"));
+        assert!(report.render_timing().contains("canonicalize\n"));
+    }
+
+    #[test]
+    fn print_ir_after_all_prints_every_pass() {
+        let opts = ManagerOptions { print_ir_after_all: true, ..ManagerOptions::default() };
+        let pm = PassManager::new(&parse("dce,dce,canonicalize").unwrap(), opts).unwrap();
+        let mut out = Vec::new();
+        pm.run(&mut graph(), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("// -----// IR Dump After").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn unknown_print_pass_names_are_rejected() {
+        let opts = ManagerOptions {
+            print_ir_after: vec!["canonicalise".into()],
+            ..ManagerOptions::default()
+        };
+        let err = PassManager::new(&parse("dce").unwrap(), opts).err().expect("rejected");
+        assert!(err.to_string().contains("did you mean `canonicalize`"), "{err}");
+    }
+
+    #[test]
+    fn dump_dir_has_numbered_files() {
+        let dir = std::env::temp_dir().join(format!("asplit-dump-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = ManagerOptions { dump_dir: Some(dir.clone()), ..ManagerOptions::default() };
+        let pm = PassManager::new(&parse("canonicalize,dce").unwrap(), opts).unwrap();
+        let mut g = graph();
+        pm.run(&mut g, &mut std::io::sink()).unwrap();
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["00-input.air", "01-canonicalize.air", "02-dce.air"]);
+        let input = std::fs::read_to_string(dir.join("00-input.air")).unwrap();
+        assert_eq!(input, graph().to_string());
+        let last = std::fs::read_to_string(dir.join("02-dce.air")).unwrap();
+        assert_eq!(last, g.to_string());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
