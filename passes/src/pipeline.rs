@@ -248,9 +248,9 @@ impl<'t> Parser<'t> {
                 Some(c) => self.unexpected(c, label),
                 None => self.err(
                     PipelineErrorKind::Syntax,
-                    (start, start),
+                    (start.saturating_sub(1), start),
                     "the pipeline ends with `,`".into(),
-                    label,
+                    "expected a pass name after this",
                     None,
                 ),
             });
