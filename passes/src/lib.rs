@@ -9,7 +9,9 @@
 
 pub mod canonicalize;
 pub mod dce;
+pub mod fold_batchnorm;
 pub mod fold_constants;
+pub mod fuse;
 pub mod manager;
 pub mod options;
 pub mod pass;

@@ -12,10 +12,8 @@ pub static PASSES: &[&PassInfo] = &[
     &crate::canonicalize::INFO,
     &crate::fold_constants::INFO,
     &crate::dce::INFO,
-    // Written by the fusion helper; uncommented when `crate::fold_batchnorm` lands:
-    // &crate::fold_batchnorm::INFO,
-    // Written by the fusion helper; uncommented when `crate::fuse` lands:
-    // &crate::fuse::INFO,
+    &crate::fold_batchnorm::INFO,
+    &crate::fuse::INFO,
 ];
 
 /// The pipeline `asplitc MODEL.onnx` runs when `--passes` is not given.

@@ -1,0 +1,100 @@
+//! Differential test of `fold-batchnorm` and `fuse` on the 9 light models: the interpreter
+//! output before and after `canonicalize,fold-constants,dce,fold-batchnorm,fuse` agrees
+//! within rtol 1e-4, no batch_norm or identity is left, and no fusible activation still
+//! reads a conv/gemm/matmul result. Node and layer counts are printed (`--nocapture`).
+//! It does not check speed.
+
+use asplit_ir::ops::OpKind;
+use asplit_ir::{Graph, Tensor};
+use asplit_passes::{parse_pipeline, ManagerOptions, PassManager};
+use asplit_tests::{compare, onnx_data_dir};
+use asplitc::onnx::{import_file, ImportOptions};
+
+const PIPELINE: &str = "canonicalize,fold-constants,dce,fold-batchnorm,fuse";
+
+fn arange(ty: &asplit_ir::TensorType) -> Tensor {
+    let n = ty.numel();
+    let v: Vec<f32> = (0..n).map(|i| (i as f64 / n as f64) as f32).collect();
+    Tensor::from_f32(ty.shape.clone(), v).expect("numel matches shape").cast(ty.dtype)
+}
+
+fn is_compute(op: OpKind) -> bool {
+    matches!(op, OpKind::Conv | OpKind::Gemm | OpKind::MatMul)
+}
+
+fn is_activation(op: OpKind) -> bool {
+    matches!(
+        op,
+        OpKind::Relu
+            | OpKind::LeakyRelu
+            | OpKind::Clip
+            | OpKind::Sigmoid
+            | OpKind::HardSwish
+            | OpKind::Gelu
+    )
+}
+
+/// Activations that still read a compute op's result.
+fn unfused(g: &Graph) -> Vec<String> {
+    g.live_nodes()
+        .filter(|(_, n)| is_activation(n.op))
+        .filter_map(|(_, n)| {
+            let p = g.producer(*n.inputs.first()?)?;
+            is_compute(g.nodes[p].op).then(|| format!("{} after {}", n.op, g.nodes[p].op))
+        })
+        .collect()
+}
+
+fn layers(g: &Graph) -> usize {
+    g.live_nodes().filter(|(_, n)| is_compute(n.op)).count()
+}
+
+#[test]
+fn light_models_keep_their_outputs_after_fusion() {
+    let dir = onnx_data_dir().expect("ONNX test data").join("light");
+    let mut models: Vec<_> = std::fs::read_dir(&dir)
+        .expect("light models are installed")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+        .collect();
+    models.sort();
+    assert_eq!(models.len(), 9, "the 9 light models");
+    let pipeline = parse_pipeline(PIPELINE).expect("pipeline parses");
+    let opts = ManagerOptions { verify_each: true, ..ManagerOptions::default() };
+    let pm = PassManager::new(&pipeline, opts).expect("passes build");
+    let mut failures = Vec::new();
+    for path in &models {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let mut g = import_file(path, &ImportOptions::default()).expect("imports");
+        let inputs: Vec<Tensor> = g.inputs.iter().map(|&v| arange(g.ty(v))).collect();
+        let before = asplit_ir::interp::run(&g, &inputs).expect("runs before");
+        let (n0, l0) = (g.order.len(), layers(&g));
+        let report = pm.run(&mut g, &mut std::io::sink()).expect("pipeline runs");
+        let after = asplit_ir::interp::run(&g, &inputs).expect("runs after");
+        let fuse_stats = report.passes.last().map(|r| r.stats.clone()).unwrap_or_default();
+        eprintln!(
+            "{name}: nodes {n0} -> {}, layers {l0} -> {}, fuse stop reason {}",
+            g.order.len(),
+            layers(&g),
+            fuse_stats.get("stop-reason").map(|s| s.to_string()).unwrap_or_default()
+        );
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            if let Err(e) = compare(b, a, 1e-4, 0.0) {
+                failures.push(format!("{name}: output {i}: {e}"));
+            }
+        }
+        let left: Vec<_> = g
+            .live_nodes()
+            .filter(|(_, n)| matches!(n.op, OpKind::BatchNorm | OpKind::Identity))
+            .map(|(_, n)| n.op.to_string())
+            .collect();
+        if !left.is_empty() {
+            failures.push(format!("{name}: left {left:?}"));
+        }
+        let act = unfused(&g);
+        if !act.is_empty() {
+            failures.push(format!("{name}: unfused {act:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
