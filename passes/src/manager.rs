@@ -71,6 +71,7 @@ pub struct RunReport {
 /// A pipeline with its passes built.
 pub struct PassManager {
     passes: Vec<Box<dyn Pass>>,
+    pipeline: String,
     opts: ManagerOptions,
 }
 
@@ -91,10 +92,11 @@ impl PassManager {
             }
         }
         let passes = pipeline.entries.iter().map(|e| e.build()).collect::<Result<_, _>>()?;
-        Ok(PassManager { passes, opts })
+        Ok(PassManager { passes, pipeline: pipeline.to_string(), opts })
     }
 
-    /// Runs every pass in order on `g`, writing IR printouts to `sink`.
+    /// Runs every pass in order on `g`, writing IR printouts to `sink`. Without
+    /// `verify_each`, the graph is still verified once at the end (when any pass ran).
     pub fn run(&self, g: &mut Graph, sink: &mut dyn Write) -> Result<RunReport, PassError> {
         let mut report = RunReport { nodes_before: g.order.len(), passes: Vec::new() };
         if let Some(dir) = &self.opts.dump_dir {
@@ -133,6 +135,12 @@ impl PassManager {
             let stats = cx.take_stats();
             let nodes_after = g.order.len();
             report.passes.push(PassRecord { info, changed, time, verify_time, nodes_after, stats });
+        }
+        if !self.opts.verify_each && !self.passes.is_empty() {
+            verify(g).map_err(|violations| PassError::VerifyAfterPipeline {
+                pipeline: self.pipeline.clone(),
+                violations,
+            })?;
         }
         Ok(report)
     }
@@ -258,9 +266,12 @@ mod tests {
         let err = pm.run(&mut graph(), &mut std::io::sink()).unwrap_err();
         assert!(matches!(&err, PassError::Verify { pass, .. } if pass == "dce"), "{err}");
         assert!(err.to_string().starts_with("the IR does not verify after pass `dce`"), "{err}");
-        // Without verification the broken graph goes through unnoticed.
+        // Without verify-each the breakage is caught at the end, without naming the pass.
         let pm = PassManager::new(&breaker_pipeline(), ManagerOptions::default()).unwrap();
-        assert!(pm.run(&mut graph(), &mut std::io::sink()).is_ok());
+        let err = pm.run(&mut graph(), &mut std::io::sink()).unwrap_err();
+        assert!(
+            matches!(&err, PassError::VerifyAfterPipeline { pipeline, .. } if pipeline == "dce")
+        );
     }
 
     #[test]

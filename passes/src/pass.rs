@@ -211,6 +211,19 @@ pub enum PassError {
         violations: Vec<Violation>,
     },
 
+    /// The graph does not verify at the end of a pipeline run without `--verify-each`.
+    #[error("the IR does not verify after the pipeline `{pipeline}`:\n{}", list(violations))]
+    #[diagnostic(
+        code(asplit::pass::verify),
+        help("a pass broke the IR; rerun with --verify-each to find which")
+    )]
+    VerifyAfterPipeline {
+        /// The pipeline that ran.
+        pipeline: String,
+        /// Every violation.
+        violations: Vec<Violation>,
+    },
+
     /// A pass failed; the manager adds the pass name.
     #[error("pass `{pass}` failed: {source}")]
     #[diagnostic(code(asplit::pass::in_pass))]
