@@ -242,3 +242,20 @@ fn pipeline_errors_are_diagnostics() {
     pipeline_error("pipeline_ill_typed_option", "fold-constants{max-elements=many}");
     pipeline_error("pipeline_trailing_comma", "canonicalize,");
 }
+
+#[test]
+fn opt_reads_stdin() {
+    use std::io::Write;
+    let dir = scratch("stdin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asplitc"))
+        .args(["opt", "-", "--passes", "canonicalize,fold-constants,dce"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("asplitc starts");
+    child.stdin.take().expect("stdin").write_all(MODEL.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("asplitc runs");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), OPTIMIZED);
+}

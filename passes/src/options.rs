@@ -128,8 +128,8 @@ impl PassOptions {
         self.values.get(name)
     }
 
-    /// An `int` option (0 when undeclared or of another kind; the registry test checks
-    /// that passes only ask for what they declare).
+    /// An `int` option (0 when undeclared or of another kind: a pass asks only for the
+    /// options it declares, whose values the pipeline parser has type-checked).
     pub fn int(&self, name: &str) -> i64 {
         match self.get(name) {
             Some(OptValue::Int(v)) => *v,
