@@ -354,3 +354,311 @@ fn pool_ok(eg: &FuseGraph, s: &Subst, op: OpKind) -> Option<bool> {
         };
     Some(ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::lang::Side;
+    use asplit_ir::attr::{Attr, Attrs};
+    use asplit_ir::graph::Graph;
+    use asplit_ir::tensor::Tensor;
+    use asplit_ir::types::{DType, TensorType};
+    use egg::{RecExpr, Runner};
+    use std::sync::Arc;
+
+    fn f32s(shape: &[usize]) -> TensorType {
+        TensorType::new(DType::F32, shape.to_vec())
+    }
+
+    fn splat(shape: &[usize], v: f64) -> Tensor {
+        Tensor::splat(&f32s(shape), v)
+    }
+
+    fn ints(v: &[i64]) -> Attr {
+        Attr::Ints(v.to_vec())
+    }
+
+    /// Values v0…v7 and keys k0…k6 the cases below name.
+    fn side() -> Side {
+        let mut g = Graph::new("rules");
+        g.add_input(None, f32s(&[1, 2, 5, 5])); // v0: conv input
+        g.add_const(splat(&[3, 2, 3, 3], 0.5)); // v1: conv weights
+        g.add_const(splat(&[1, 3, 1, 1], 2.0)); // v2: per-channel constant
+        g.add_input(None, f32s(&[2, 4])); // v3: gemm/matmul input
+        g.add_const(splat(&[4, 3], 0.25)); // v4: gemm/matmul weights
+        g.add_const(splat(&[3], 1.0)); // v5: row bias
+        g.add_const(splat(&[3], 3.0)); // v6: conv bias
+        g.add_const(splat(&[1, 1, 1, 3], 3.0)); // v7: varies along the last axis
+        let mut side = Side::of_graph(&g);
+        let conv = Attrs::new()
+            .with("strides", ints(&[1, 1]))
+            .with("pads", ints(&[0, 0, 0, 0]))
+            .with("dilations", ints(&[1, 1]))
+            .with("group", Attr::Int(1));
+        side.key(OpKind::Conv, conv); // k0
+        side.key(OpKind::Gemm, OpKind::Gemm.def().with_defaults(Attrs::new())); // k1
+        let pad = |v: f32| {
+            Attrs::new()
+                .with("pads", ints(&[0, 0, 1, 1, 0, 0, 1, 1]))
+                .with("mode", Attr::Str("constant".into()))
+                .with("value", Attr::Float(v))
+        };
+        side.key(OpKind::Pad, pad(0.0)); // k2
+        let pool = Attrs::new()
+            .with("kernel_shape", ints(&[2, 2]))
+            .with("strides", ints(&[1, 1]))
+            .with("pads", ints(&[0, 0, 0, 0]))
+            .with("dilations", ints(&[1, 1]));
+        side.key(OpKind::MaxPool, OpKind::MaxPool.def().with_defaults(pool.clone())); // k3
+        side.key(OpKind::AvgPool, OpKind::AvgPool.def().with_defaults(pool)); // k4
+        side.key(OpKind::Pad, pad(f32::NEG_INFINITY)); // k5
+        let beta = OpKind::Gemm.def().with_defaults(Attrs::new().with("beta", Attr::Float(0.5)));
+        side.key(OpKind::Gemm, beta); // k6
+        side
+    }
+
+    const CONV: &[usize] = &[1, 3, 3, 3];
+    const LIN: &[usize] = &[2, 3];
+    const POOL: &[usize] = &[1, 2, 6, 6];
+
+    /// Runs rule `name` alone from `start` (whose class has type `root`); true when `goal`
+    /// ends up in the same class.
+    fn proves(name: &str, start: &str, goal: &str, root: &[usize]) -> bool {
+        let def = lookup(name).unwrap_or_else(|| panic!("no rule {name}"));
+        let rw = rewrites(std::slice::from_ref(def)).expect("rule parses");
+        let start: RecExpr<FuseLang> = start.parse().expect("start parses");
+        let goal: RecExpr<FuseLang> = goal.parse().expect("goal parses");
+        let mut eg = FuseGraph::new(Types { side: Arc::new(side()) });
+        let s = eg.add_expr(&start);
+        eg.set_analysis_data(s, Some(f32s(root)));
+        let runner = Runner::default().with_egraph(eg).with_iter_limit(4).run(&rw);
+        let eg = runner.egraph;
+        eg.lookup_expr(&goal).map(|g| eg.find(g)) == Some(eg.find(s))
+    }
+
+    /// `rule, start => goal, type of start`, one per rule of the table.
+    const CASES: &[(&str, &str, &str, &[usize])] = &[
+        ("conv-relu", "(relu (conv k0 v0 v1 v6 act-none))", "(conv k0 v0 v1 v6 act-relu)", CONV),
+        (
+            "conv-leaky-relu",
+            "(leaky_relu n3e4ccccd (conv k0 v0 v1 v6 act-none))",
+            "(conv k0 v0 v1 v6 (act-leaky n3e4ccccd))",
+            CONV,
+        ),
+        (
+            "conv-clip",
+            "(clip n0 n40c00000 (conv k0 v0 v1 v6 act-none))",
+            "(conv k0 v0 v1 v6 (act-clip n0 n40c00000))",
+            CONV,
+        ),
+        (
+            "conv-sigmoid",
+            "(sigmoid (conv k0 v0 v1 v6 act-none))",
+            "(conv k0 v0 v1 v6 act-sigmoid)",
+            CONV,
+        ),
+        (
+            "conv-hard-swish",
+            "(hard_swish (conv k0 v0 v1 v6 act-none))",
+            "(conv k0 v0 v1 v6 act-hard-swish)",
+            CONV,
+        ),
+        ("conv-gelu", "(gelu (conv k0 v0 v1 v6 act-none))", "(conv k0 v0 v1 v6 act-gelu)", CONV),
+        (
+            "conv-gelu-tanh",
+            "(gelu_tanh (conv k0 v0 v1 v6 act-none))",
+            "(conv k0 v0 v1 v6 act-gelu-tanh)",
+            CONV,
+        ),
+        ("gemm-relu", "(relu (gemm k1 v3 v4 v5 act-none))", "(gemm k1 v3 v4 v5 act-relu)", LIN),
+        (
+            "gemm-leaky-relu",
+            "(leaky_relu n3e4ccccd (gemm k1 v3 v4 v5 act-none))",
+            "(gemm k1 v3 v4 v5 (act-leaky n3e4ccccd))",
+            LIN,
+        ),
+        (
+            "gemm-clip",
+            "(clip n0 n40c00000 (gemm k1 v3 v4 v5 act-none))",
+            "(gemm k1 v3 v4 v5 (act-clip n0 n40c00000))",
+            LIN,
+        ),
+        (
+            "gemm-sigmoid",
+            "(sigmoid (gemm k1 v3 v4 v5 act-none))",
+            "(gemm k1 v3 v4 v5 act-sigmoid)",
+            LIN,
+        ),
+        (
+            "gemm-hard-swish",
+            "(hard_swish (gemm k1 v3 v4 v5 act-none))",
+            "(gemm k1 v3 v4 v5 act-hard-swish)",
+            LIN,
+        ),
+        ("gemm-gelu", "(gelu (gemm k1 v3 v4 v5 act-none))", "(gemm k1 v3 v4 v5 act-gelu)", LIN),
+        (
+            "gemm-gelu-tanh",
+            "(gelu_tanh (gemm k1 v3 v4 v5 act-none))",
+            "(gemm k1 v3 v4 v5 act-gelu-tanh)",
+            LIN,
+        ),
+        (
+            "matmul-relu",
+            "(relu (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias act-relu)",
+            LIN,
+        ),
+        (
+            "matmul-leaky-relu",
+            "(leaky_relu n3e4ccccd (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias (act-leaky n3e4ccccd))",
+            LIN,
+        ),
+        (
+            "matmul-clip",
+            "(clip n0 n40c00000 (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias (act-clip n0 n40c00000))",
+            LIN,
+        ),
+        (
+            "matmul-sigmoid",
+            "(sigmoid (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias act-sigmoid)",
+            LIN,
+        ),
+        (
+            "matmul-hard-swish",
+            "(hard_swish (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias act-hard-swish)",
+            LIN,
+        ),
+        (
+            "matmul-gelu",
+            "(gelu (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias act-gelu)",
+            LIN,
+        ),
+        (
+            "matmul-gelu-tanh",
+            "(gelu_tanh (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 nobias act-gelu-tanh)",
+            LIN,
+        ),
+        (
+            "conv-bias",
+            "(add (conv k0 v0 v1 v6 act-none) v2)",
+            "(conv k0 v0 v1 (bias-add v6 v2) act-none)",
+            CONV,
+        ),
+        (
+            "conv-bias-left",
+            "(add v2 (conv k0 v0 v1 nobias act-none))",
+            "(conv k0 v0 v1 (bias-add nobias v2) act-none)",
+            CONV,
+        ),
+        (
+            "gemm-bias",
+            "(add (gemm k1 v3 v4 nobias act-none) v5)",
+            "(gemm k1 v3 v4 v5 act-none)",
+            LIN,
+        ),
+        (
+            "gemm-bias-left",
+            "(add v5 (gemm k1 v3 v4 nobias act-none))",
+            "(gemm k1 v3 v4 v5 act-none)",
+            LIN,
+        ),
+        (
+            "matmul-bias",
+            "(add (matmul v3 v4 nobias act-none) v5)",
+            "(matmul v3 v4 v5 act-none)",
+            LIN,
+        ),
+        (
+            "matmul-bias-left",
+            "(add v5 (matmul v3 v4 nobias act-none))",
+            "(matmul v3 v4 v5 act-none)",
+            LIN,
+        ),
+        (
+            "pad-conv",
+            "(conv k0 (pad k2 v0) v1 v6 act-relu)",
+            "(conv (fold-pad k0 k2) v0 v1 v6 act-relu)",
+            CONV,
+        ),
+        ("pad-max-pool", "(max_pool k3 (pad k5 v0))", "(max_pool (fold-pad k3 k5) v0)", POOL),
+        ("pad-avg-pool", "(avg_pool k4 (pad k2 v0))", "(avg_pool (fold-pad k4 k2) v0)", POOL),
+    ];
+
+    #[test]
+    fn every_rule_rewrites_its_start_to_its_goal() {
+        for def in RULES {
+            let case = CASES.iter().find(|c| c.0 == def.name);
+            let (name, start, goal, root) =
+                case.unwrap_or_else(|| panic!("{} has no test", def.name));
+            assert!(proves(name, start, goal, root), "{name}: {start} => {goal}");
+        }
+    }
+
+    /// Side conditions that must stop a rule.
+    #[test]
+    fn side_conditions_block_unsound_rewrites() {
+        let blocked: &[(&str, &str, &str, &[usize])] = &[
+            // A constant that varies along the last axis is not a channel bias.
+            (
+                "conv-bias",
+                "(add (conv k0 v0 v1 nobias act-none) v7)",
+                "(conv k0 v0 v1 (bias-add nobias v7) act-none)",
+                CONV,
+            ),
+            // The activation must come after the bias, not before.
+            (
+                "conv-bias",
+                "(add (conv k0 v0 v1 nobias act-relu) v2)",
+                "(conv k0 v0 v1 (bias-add nobias v2) act-relu)",
+                CONV,
+            ),
+            // A second activation does not replace the first.
+            (
+                "conv-relu",
+                "(relu (conv k0 v0 v1 nobias act-sigmoid))",
+                "(conv k0 v0 v1 nobias act-relu)",
+                CONV,
+            ),
+            // gemm with beta ≠ 1 scales c.
+            (
+                "gemm-bias",
+                "(add (gemm k6 v3 v4 nobias act-none) v5)",
+                "(gemm k6 v3 v4 v5 act-none)",
+                LIN,
+            ),
+            // A bias that would enlarge the result.
+            (
+                "matmul-bias",
+                "(add (matmul v3 v4 nobias act-none) v0)",
+                "(matmul v3 v4 v0 act-none)",
+                LIN,
+            ),
+            // A −∞ pad in front of a conv, and a zero pad in front of a max_pool.
+            (
+                "pad-conv",
+                "(conv k0 (pad k5 v0) v1 v6 act-none)",
+                "(conv (fold-pad k0 k5) v0 v1 v6 act-none)",
+                CONV,
+            ),
+            ("pad-max-pool", "(max_pool k3 (pad k2 v0))", "(max_pool (fold-pad k3 k2) v0)", POOL),
+        ];
+        for (name, start, goal, root) in blocked {
+            assert!(!proves(name, start, goal, root), "{name} fired on {start}");
+        }
+    }
+
+    #[test]
+    fn rule_names_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.name), "{} twice", r.name);
+            assert!(r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", r.name);
+        }
+    }
+}
