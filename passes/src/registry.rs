@@ -17,7 +17,7 @@ pub static PASSES: &[&PassInfo] = &[
 ];
 
 /// The pipeline `asplitc MODEL.onnx` runs when `--passes` is not given.
-pub const DEFAULT_PIPELINE: &str = "canonicalize,fold-constants,dce";
+pub const DEFAULT_PIPELINE: &str = "canonicalize,fold-constants,dce,fold-batchnorm,fuse";
 
 /// Looks a pass up by name.
 pub fn lookup(name: &str) -> Option<&'static PassInfo> {
@@ -66,8 +66,10 @@ pub fn render_list() -> String {
     out
 }
 
-/// docs/passes.md, generated from the registry.
-pub fn render_markdown() -> String {
+/// docs/passes.md, generated from the registry. `describe` gives a pass's long description
+/// (markdown), if any; the docs test passes the `//!` header of the pass's source file, so
+/// the before/after example and the statistics a pass records are written once, beside it.
+pub fn render_markdown(describe: impl Fn(&PassInfo) -> Option<String>) -> String {
     let mut out = String::from(
         "# Passes\n\n\
          <!-- Generated from passes/src/registry.rs by `ASPLIT_BLESS=1 cargo test -p \
@@ -91,6 +93,9 @@ pub fn render_markdown() -> String {
     }
     for p in PASSES {
         out.push_str(&format!("\n## {}\n\n{}\n", p.name, p.summary));
+        if let Some(text) = describe(p) {
+            out.push_str(&format!("\n{}\n", text.trim_end()));
+        }
         if p.options.is_empty() {
             out.push_str("\nNo options.\n");
             continue;
@@ -148,11 +153,45 @@ mod tests {
         assert_eq!(crate::dce::INFO.title(), "Dce");
     }
 
+    /// The `//!` header of a pass's source file (`src/<name>.rs` or `src/<name>/mod.rs`, with
+    /// `-` as `_`), as markdown: rustdoc links `[`x`]` become plain code spans.
+    fn source_header(p: &PassInfo) -> Option<String> {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let stem = p.name.replace('-', "_");
+        let text = std::fs::read_to_string(src.join(format!("{stem}.rs")))
+            .or_else(|_| std::fs::read_to_string(src.join(stem).join("mod.rs")))
+            .ok()?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map_while(|l| l.strip_prefix("//!"))
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
+        let mut md = lines.join("\n");
+        while let Some(start) = md.find("[`") {
+            let Some(len) = md[start..].find("`]") else { break };
+            let end = start + len + 2;
+            if md[end..].starts_with('(') {
+                break;
+            }
+            let inner = md[start + 1..end - 1].to_string();
+            md.replace_range(start..end, &inner);
+        }
+        (!md.is_empty()).then_some(md)
+    }
+
+    #[test]
+    fn every_pass_has_a_source_header() {
+        for p in PASSES {
+            let h = source_header(p).unwrap_or_default();
+            assert!(h.starts_with(&format!("`{}`", p.name)), "{}: header is {h:?}", p.name);
+        }
+    }
+
     /// docs/passes.md is generated from the registry; `ASPLIT_BLESS=1` rewrites it.
     #[test]
     fn docs_passes_md_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/passes.md");
-        let want = render_markdown();
+        let want = render_markdown(source_header);
         if std::env::var_os("ASPLIT_BLESS").is_some() {
             std::fs::write(&path, &want).expect("docs/ is writable");
             return;
