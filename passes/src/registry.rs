@@ -2,7 +2,7 @@
 //!
 //! [`PASSES`] drives pipeline validation (unknown names get the list of valid ones and a
 //! close-match suggestion), `asplitc passes`, the IR dump banners, `--time-passes` and the
-//! generated docs/passes.md ([`render_markdown`]). Adding a pass means adding its file and
+//! generated docs/passes.md ([`render_markdown`], which adds each pass file's `//!` header). Adding a pass means adding its file and
 //! one line here; nothing else lists passes.
 
 use crate::pass::PassInfo;
@@ -72,8 +72,8 @@ pub fn render_list() -> String {
 pub fn render_markdown(describe: impl Fn(&PassInfo) -> Option<String>) -> String {
     let mut out = String::from(
         "# Passes\n\n\
-         <!-- Generated from passes/src/registry.rs by `ASPLIT_BLESS=1 cargo test -p \
-         asplit-passes registry`; do not edit. -->\n\n\
+         <!-- Generated from passes/src/registry.rs and the `//!` header of each pass's file \
+         by `ASPLIT_BLESS=1 cargo test -p asplit-passes registry`; do not edit. -->\n\n\
          A pipeline is a comma-separated list of passes, each optionally followed by options \
          in braces: `canonicalize,fold-constants{max-elements=1024},dce`. Run one with \
          `asplitc opt FILE.air --passes P` or `asplitc MODEL.onnx -o OUT --passes P`; \
