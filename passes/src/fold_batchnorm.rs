@@ -85,28 +85,21 @@ pub fn fold_batchnorm(g: &mut Graph) -> Result<Counts, PassError> {
             counts.kept += 1;
             continue;
         };
-        let y = g.nodes[bn].outputs[0];
-        let x = g.nodes[bn].inputs[0];
-        if !can_replace(g, y, x) {
+        let (Some(&y), Some(&x)) = (g.nodes[bn].outputs.first(), g.nodes[bn].inputs.first()) else {
             counts.kept += 1;
             continue;
-        }
-        if try_fold(g, x, &affine)? {
+        };
+        if can_replace(g, y, x) && try_fold(g, x, &affine)? {
+            replace_all_uses(g, y, x);
             counts.folded += 1;
         } else if let Some(z) = lower(g, x, &affine)? {
-            if !can_replace(g, y, z) {
-                counts.kept += 1;
-                continue;
-            }
+            // `z` is fresh (no graph input or output, no name): it may always replace `y`.
             replace_all_uses(g, y, z);
-            dead.insert(bn);
             counts.lowered += 1;
-            continue;
         } else {
             counts.kept += 1;
             continue;
         }
-        replace_all_uses(g, y, x);
         dead.insert(bn);
     }
     remove_nodes(g, &dead);
@@ -137,7 +130,7 @@ fn affine_of(g: &Graph, bn: NodeId) -> Option<Affine> {
     }
     let s: Vec<f64> = scale.iter().zip(&var).map(|(sc, v)| sc / (v + eps).sqrt()).collect();
     let t = bias.iter().zip(&mean).zip(&s).map(|((b, m), s)| b - m * s).collect();
-    let channels = g.ty(node.inputs[0]).shape.get(1).copied();
+    let channels = g.ty(*node.inputs.first()?).shape.get(1).copied();
     (channels == Some(c)).then_some(Affine { s, t })
 }
 
@@ -187,7 +180,9 @@ fn try_fold(g: &mut Graph, x: ValueId, a: &Affine) -> Result<bool, PassError> {
         }
         OpKind::Gemm if node.attrs.int("trans_b") == Ok(1) => scale_rows(&w, a, c),
         OpKind::Gemm => scale_columns(&w, a, c),
-        OpKind::MatMul if g.ty(node.inputs[0]).shape.len() == 2 => scale_columns(&w, a, c),
+        OpKind::MatMul if node.inputs.first().map(|&v| g.ty(v).shape.len()) == Some(2) => {
+            scale_columns(&w, a, c)
+        }
         _ => None,
     };
     let Some(new_w) = folded else { return Ok(false) };
