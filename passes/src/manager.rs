@@ -18,8 +18,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How the manager runs a pipeline.
-#[derive(Clone, Debug, Default)]
+/// How the manager runs a pipeline. The default verifies after every pass in debug builds
+/// (tests included) and prints nothing.
+#[derive(Clone, Debug)]
 pub struct ManagerOptions {
     /// Verify after every pass.
     pub verify_each: bool,
@@ -35,10 +36,23 @@ pub struct ManagerOptions {
     pub print: PrintOptions,
 }
 
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        ManagerOptions {
+            verify_each: cfg!(debug_assertions),
+            print_ir_after_all: false,
+            print_ir_after: Vec::new(),
+            print_ir_before: Vec::new(),
+            dump_dir: None,
+            print: PrintOptions::default(),
+        }
+    }
+}
+
 impl ManagerOptions {
-    /// Defaults for this build: verification on in debug builds.
+    /// Defaults for this build (the same as [`Default`]): verification on in debug builds.
     pub fn for_build() -> Self {
-        ManagerOptions { verify_each: cfg!(debug_assertions), ..ManagerOptions::default() }
+        ManagerOptions::default()
     }
 }
 
@@ -267,7 +281,8 @@ mod tests {
         assert!(matches!(&err, PassError::Verify { pass, .. } if pass == "dce"), "{err}");
         assert!(err.to_string().starts_with("the IR does not verify after pass `dce`"), "{err}");
         // Without verify-each the breakage is caught at the end, without naming the pass.
-        let pm = PassManager::new(&breaker_pipeline(), ManagerOptions::default()).unwrap();
+        let opts = ManagerOptions { verify_each: false, ..ManagerOptions::default() };
+        let pm = PassManager::new(&breaker_pipeline(), opts).unwrap();
         let err = pm.run(&mut graph(), &mut std::io::sink()).unwrap_err();
         assert!(
             matches!(&err, PassError::VerifyAfterPipeline { pipeline, .. } if pipeline == "dce")
