@@ -17,6 +17,7 @@
 //! - `noop-pad`: a pad with all pads zero (any mode) → `x`;
 //! - `single-operand`: `concat`, `sum`, `max`, `min` of one operand → `x`;
 //! - `noop-split`: a split into one part → `x`;
+//! - `noop-slice`: a slice with unit steps whose result has the operand's shape → `x`;
 //! - `reshape-chain`: `reshape(reshape(x))` → `reshape(x)`;
 //! - `transpose-chain`: `transpose(transpose(x, p), q)` → `transpose(x, p∘q)`;
 //! - `erased`: nodes left without users.
@@ -113,6 +114,9 @@ fn forward(g: &Graph, n: NodeId) -> Option<(&'static str, ValueId)> {
             "noop-pad"
         }
         OpKind::Split if same_type => "noop-split",
+        OpKind::Slice if same_type && node.attrs.ints("steps").ok()?.iter().all(|&s| s == 1) => {
+            "noop-slice"
+        }
         OpKind::Concat | OpKind::Sum | OpKind::Max | OpKind::Min
             if node.inputs.len() == 1 && same_type =>
         {
