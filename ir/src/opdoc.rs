@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn operand_marks() {
-        assert_eq!(signature(OpKind::Conv.def()), "conv(x, w, b?)");
+        assert_eq!(signature(OpKind::Conv.def()), "conv(x, w, b?, skip?)");
         assert_eq!(signature(OpKind::Concat.def()), "concat(x...)");
         assert_eq!(signature(OpKind::Const.def()), "const()");
     }

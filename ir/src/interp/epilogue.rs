@@ -1,5 +1,6 @@
-//! Fused epilogues of the compute ops: `matmul`'s optional `bias` operand and the
-//! `activation` attribute of `conv`, `gemm` and `matmul` ([`crate::activation`]).
+//! Fused epilogues of the compute ops: `conv`'s optional `skip` operand (a residual add),
+//! `matmul`'s optional `bias` operand and the `activation` attribute of `conv`, `gemm` and
+//! `matmul` ([`crate::activation`]).
 //!
 //! Each entry point runs the op's plain kernel, then adds the bias with the `add` kernel and
 //! applies the activation with the kernel of the equivalent unary op. Running exactly the
@@ -13,9 +14,9 @@ use crate::attr::Attrs;
 use crate::ops::OpKind;
 use crate::tensor::Tensor;
 
-/// Convolution, then its fused activation.
+/// Convolution (with its bias), then `+ skip` (when given) and its fused activation.
 pub fn conv(cx: &EvalCx) -> KResult {
-    with_epilogue(cx, conv_k::conv, None)
+    with_epilogue(cx, conv_k::conv, opt_input(cx, 3))
 }
 
 /// Gemm, then its fused activation.
@@ -23,7 +24,8 @@ pub fn gemm(cx: &EvalCx) -> KResult {
     with_epilogue(cx, matmul_k::gemm, None)
 }
 
-/// MatMul, then `+ bias` (when given) and its fused activation.
+/// MatMul, then `+ bias` (when given) and its fused activation. (The added operand is
+/// named `bias` for matmul and `skip` for conv, whose `b` is the per-channel bias.)
 pub fn matmul(cx: &EvalCx) -> KResult {
     with_epilogue(cx, matmul_k::matmul, opt_input(cx, 2))
 }
@@ -138,6 +140,33 @@ mod tests {
             same(OpKind::Gemm, &[2, 4], input(&[4, 3], 2), None, act);
             same(OpKind::MatMul, &[2, 3, 4], input(&[4, 5], 3), Some(input(&[5], 4)), act);
         }
+    }
+
+    #[test]
+    fn a_fused_skip_matches_a_separate_add() {
+        let text = |fused: bool| {
+            let body = if fused {
+                "%y = conv(%x, %w, %b, %s) {activation = \"relu\", dilations = [1, 1], pads = [1, 1, 1, 1], strides = [1, 1]} : f32[1,3,4,4]"
+            } else {
+                "%c = conv(%x, %w, %b) {dilations = [1, 1], pads = [1, 1, 1, 1], strides = [1, 1]} : f32[1,3,4,4]
+                 %a = add(%s, %c) : f32[1,3,4,4]
+                 %y = relu(%a) : f32[1,3,4,4]"
+            };
+            format!(
+                "graph @g(%x: f32[1,2,4,4], %s: f32[1,3,4,4]) {{
+                   %w = const {{value = tensor<f32[3,2,3,3]: random(seed = 3)>}} : f32[3,2,3,3]
+                   %b = const {{value = tensor<f32[3]: [0.5, -1.0, 0.25]>}} : f32[3]
+                   {body}
+                   return %y
+                 }}"
+            )
+        };
+        let run_text = |t: String| {
+            let g = crate::parse::parse(&t).expect("parses");
+            crate::verify::verify(&g).expect("verifies");
+            run(&g, &[input(&[1, 2, 4, 4], 1), input(&[1, 3, 4, 4], 2)]).expect("runs")
+        };
+        assert_eq!(run_text(text(true)), run_text(text(false)));
     }
 
     #[test]

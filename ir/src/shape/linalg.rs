@@ -140,7 +140,8 @@ fn check_activation(cx: &ShapeCx) -> Result<(), ShapeError> {
     crate::activation::Activation::from_attrs(cx.attrs).map(|_| ()).map_err(|e| cx.err(e))
 }
 
-/// `conv`: `x` [N, C, D…], `w` [M, C/group, K…], optional `b` [M] → [N, M, O…] with
+/// `conv`: `x` [N, C, D…], `w` [M, C/group, K…], optional `b` [M] and `skip` (broadcast to
+/// the result) → [N, M, O…] with
 /// O = floor((D + pad_begin + pad_end − dilation·(K−1) − 1) / stride) + 1.
 pub fn conv(cx: &ShapeCx) -> ShapeResult {
     let (x, w) = conv_operands(cx)?;
@@ -181,6 +182,15 @@ pub fn conv(cx: &ShapeCx) -> ShapeResult {
         }
         let o = (padded - eff) / win.stride(i) + 1;
         out.push(cx.dim(&format!("output size along spatial axis {i}"), o)?);
+    }
+    if let Some(skip) = cx.opt_input(3) {
+        cx.expect_same_dtype(3, 0)?;
+        if !broadcasts_to(&skip.shape, &out) {
+            return Err(cx.err(format!(
+                "operand `skip` has shape {:?}, which does not broadcast to the result {out:?}",
+                skip.shape
+            )));
+        }
     }
     cx.one(TensorType::new(x.dtype, out))
 }
@@ -431,7 +441,7 @@ mod tests {
             a(),
             &["operand `w` is f16 but operand `x` is f32"],
         );
-        expect_err(OpKind::Conv, &[f(&[1, 3, 5, 5])], a(), &["takes 2 to 3 operand(s), found 1"]);
+        expect_err(OpKind::Conv, &[f(&[1, 3, 5, 5])], a(), &["takes 2 to 4 operand(s), found 1"]);
         let huge = conv_attrs(&[1, 1], &[0, 0, i64::MAX, i64::MAX], &[1, 1], 1);
         expect_err(
             OpKind::Conv,
