@@ -95,6 +95,9 @@ fn help_shows_the_default_pipeline_and_pass_flags() {
         "--pass-statistics",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/passes.md");
+        let docs = std::fs::read_to_string(docs).expect("docs/passes.md exists");
+        assert!(docs.contains(&format!("`{flag}")), "docs/passes.md lacks {flag}");
     }
     let (opt_help, _) = ok(&dir, &["opt", "--help"]);
     assert!(opt_help.contains("--passes") && opt_help.contains("[default: none]"), "{opt_help}");

@@ -75,9 +75,9 @@ pub fn render_markdown(describe: impl Fn(&PassInfo) -> Option<String>) -> String
          <!-- Generated from passes/src/registry.rs and the `//!` header of each pass's file \
          by `ASPLIT_BLESS=1 cargo test -p asplit-passes registry`; do not edit. -->\n\n\
          A pipeline is a comma-separated list of passes, each optionally followed by options \
-         in braces: `canonicalize,fold-constants{max-elements=1024},dce`. Run one with \
-         `asplitc opt FILE.air --passes P` or `asplitc MODEL.onnx -o OUT --passes P`; \
-         `asplitc passes` lists them.\n\n",
+         in braces: `canonicalize,fold-constants{max-elements=1024},dce`. Give one with \
+         `--passes PIPELINE` to `asplitc opt FILE.air` (IR in, IR out) or to \
+         `asplitc MODEL.onnx -o OUT`; `asplitc passes` lists the passes.\n\n",
     );
     out.push_str(&format!("The default pipeline is `{DEFAULT_PIPELINE}`.\n\n"));
     out.push_str(
