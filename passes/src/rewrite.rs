@@ -24,16 +24,18 @@ pub fn use_counts(g: &Graph) -> HashMap<ValueId, usize> {
 }
 
 /// Whether every use of `from` may be redirected to `to` without changing the graph's
-/// interface: if `from` is a graph output, `to` must be neither a graph input nor
-/// another graph output, and must not carry a different name.
+/// interface: if `from` is a graph output, `to` must be neither a graph input nor another
+/// graph output (it would be renamed, or two outputs merged). Names of other values are
+/// not part of the interface and do not matter.
 pub fn can_replace(g: &Graph, from: ValueId, to: ValueId) -> bool {
-    if from == to || !g.outputs.contains(&from) {
-        return from != to;
+    if from == to {
+        return false;
+    }
+    if !g.outputs.contains(&from) {
+        return true;
     }
     let to_is_input = matches!(g.values[to].def, ValueDef::Input(_));
-    let to_named_differently =
-        g.values[to].name.is_some() && g.values[to].name != g.values[from].name;
-    !to_is_input && !g.outputs.contains(&to) && !to_named_differently
+    !to_is_input && !g.outputs.contains(&to)
 }
 
 /// Redirects every use of `from` (node operands and graph outputs) to `to`. When `from` is
@@ -54,7 +56,7 @@ pub fn replace_all_uses(g: &mut Graph, from: ValueId, to: ValueId) {
             is_output = true;
         }
     }
-    if is_output && g.values[to].name.is_none() {
+    if is_output {
         g.values[to].name = g.values[from].name.clone();
     }
 }
@@ -99,6 +101,10 @@ mod tests {
         let x = g.inputs[0];
         assert!(can_replace(&g, b, a));
         assert!(!can_replace(&g, b, x), "would rename the input");
+        assert!(!can_replace(&g, b, b));
+        assert!(can_replace(&g, a, x), "a is not an output");
+        // An intermediate's stale name does not block the rewrite and is overwritten.
+        g.values[a].name = Some("stale".into());
         replace_all_uses(&mut g, b, a);
         assert_eq!(erase_dead(&mut g), 1);
         assert_eq!(
