@@ -415,6 +415,29 @@ mod tests {
         );
     }
 
+    /// Every string over a small alphabet (non-ASCII and separators included) up to length 4
+    /// parses or fails cleanly, and whatever parses prints back to itself canonically.
+    #[test]
+    fn never_panics_on_garbage() {
+        let alphabet =
+            ["dce", "ü", ",", "{", "}", "=", " ", "x", "fold-constants", "8", "max-elements"];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let prev = std::mem::take(&mut texts);
+            for t in &prev {
+                for a in alphabet {
+                    texts.push(format!("{t}{a}"));
+                }
+            }
+            texts.extend(prev);
+        }
+        for t in &texts {
+            if let Ok(p) = parse(t) {
+                assert_eq!(parse(&p.to_string()).expect("reparses"), p, "{t:?}");
+            }
+        }
+    }
+
     #[test]
     fn syntax_errors() {
         for text in ["dce,", ",dce", "dce,,dce", "dce dce", "fold-constants{max-elements}", "dce{}"]
