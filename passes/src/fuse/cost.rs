@@ -1,7 +1,7 @@
 //! The extraction cost of `fuse`: what a term costs to run, roughly. A compute op costs
 //! 1000, a pool 100, every other elementwise or data-movement node 10 (one pass over
 //! memory), activation descriptors, parameters and leaves nothing, and the deferred
-//! arithmetic (`fold-pad`, `bias-add`) 1. So a fused layer is always cheaper than the
+//! arithmetic (`fold-pad`, `bias-add`, `with-skip`) 1. So a fused layer is always cheaper than the
 //! separate nodes it replaces, and an unchanged term keeps its cost. It does not model
 //! sizes or hardware (the planner's latency model does).
 
@@ -26,7 +26,7 @@ pub fn node_cost(n: &FuseLang) -> u64 {
         | FuseLang::HardSwish(_)
         | FuseLang::Gelu(_)
         | FuseLang::GeluTanh(_) => 10,
-        FuseLang::FoldPad(_) | FuseLang::BiasAdd(_) => 1,
+        FuseLang::FoldPad(_) | FuseLang::BiasAdd(_) | FuseLang::WithSkip(_) => 1,
         _ => 0,
     }
 }

@@ -95,7 +95,8 @@ pub fn attrs_without_activation(attrs: &mut Attrs) {
     *attrs = out;
 }
 
-/// Nodes the language covers (with one result, float operands, valid activations).
+/// Nodes the language covers (one result, valid activations); a two-operand `sum` is read
+/// as `add` (and written back as one if its term changes).
 fn is_fusible(n: &NodeData) -> bool {
     let one = n.outputs.len() == 1 && n.inputs.len() >= n.op.def().min_operands().max(1);
     let act_ok = Activation::from_attrs(&n.attrs).is_ok();
@@ -104,6 +105,8 @@ fn is_fusible(n: &NodeData) -> bool {
             OpKind::Conv | OpKind::Gemm | OpKind::MatMul | OpKind::Pad | OpKind::AvgPool => true,
             OpKind::MaxPool => n.attrs.int("indices").unwrap_or(0) == 0,
             OpKind::Add => true,
+            // ONNX Sum of two (ResNet's residual) is an add.
+            OpKind::Sum => n.inputs.len() == 2,
             op => Activation::from_unary(op, &n.attrs).is_some(),
         }
 }
@@ -120,9 +123,10 @@ fn add_node(
     let act = Activation::from_attrs(&n.attrs).unwrap_or(Activation::None);
     match n.op {
         OpKind::Conv | OpKind::Gemm | OpKind::MatMul => {
-            let bias = match ops.get(2) {
-                Some(&b) => b,
-                None => eg.add(FuseLang::NoBias),
+            let bias = match (ops.get(2), ops.get(3)) {
+                (Some(&b), Some(&skip)) => eg.add(FuseLang::WithSkip([b, skip])),
+                (Some(&b), None) => b,
+                _ => eg.add(FuseLang::NoBias),
             };
             ops.resize(2, bias);
             let a = add_activation(eg, act);
@@ -148,7 +152,7 @@ fn add_node(
             };
             eg.add(node)
         }
-        OpKind::Add => eg.add(FuseLang::Add([ops[0], ops[1]])),
+        OpKind::Add | OpKind::Sum => eg.add(FuseLang::Add([ops[0], ops[1]])),
         op => {
             let x = ops[0];
             match Activation::from_unary(op, &n.attrs) {

@@ -13,7 +13,8 @@
 //!   `act-gelu`, `act-gelu-tanh`;
 //! - deferred arithmetic, evaluated when the graph is rebuilt: `(fold-pad ?geom ?pad)` (the
 //!   geometry with the pad's spatial pads added) and `(bias-add ?b ?c)` (a per-channel
-//!   constant added to a bias);
+//!   constant added to a bias); `(with-skip ?b ?s)` in a conv's bias slot is its bias `?b`
+//!   plus the residual `?s` (the `skip` operand);
 //! - leaves: `v12` (IR value 12, computed outside the term), `k3` (attribute set 3 of the
 //!   side table), `n3f800000` (an f32 given by its bits).
 //!
@@ -102,6 +103,7 @@ mod language {
         "nobias" = NoBias,
         "fold-pad" = FoldPad([Id; 2]),
         "bias-add" = BiasAdd([Id; 2]),
+        "with-skip" = WithSkip([Id; 2]),
         Leaf(Leaf),
     }
     }

@@ -28,6 +28,8 @@ enum Part {
     NoBias,
     /// A per-channel constant to add to a bias (which may be absent).
     BiasAdd(Option<ValueId>, ValueId),
+    /// A bias (any of the bias parts) and a conv's `skip` operand.
+    WithSkip(Box<Part>, ValueId),
 }
 
 fn err(msg: impl Into<String>) -> PassError {
@@ -131,6 +133,7 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
             };
             Part::BiasAdd(b, v(*c)?)
         }
+        L::WithSkip([b, sk]) => Part::WithSkip(Box::new(get(parts, *b)?.clone()), v(*sk)?),
         L::FoldPad([gm, p]) => fold_pad(geom(parts, *gm)?, geom(parts, *p)?)?,
         L::Relu(x) => unary(g, Activation::Relu, v(*x)?)?,
         L::LeakyRelu([a, x]) => {
@@ -168,40 +171,63 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
     })
 }
 
-/// The bias operand of a compute node, evaluating a `bias-add`.
-fn bias(g: &mut Graph, op: OpKind, w: ValueId, b: &Part) -> Result<Option<ValueId>, PassError> {
+/// The operands after `x` and `w` of a compute node: its bias (evaluating a `bias-add`) and,
+/// for a conv with a `with-skip`, the skip (with a zero bias written when there was none).
+fn bias(g: &mut Graph, op: OpKind, w: ValueId, b: &Part) -> Result<Vec<ValueId>, PassError> {
     match b {
-        Part::NoBias => Ok(None),
-        Part::Value(b) => Ok(Some(*b)),
-        Part::BiasAdd(b, c) if op == OpKind::Conv => {
-            let m =
-                g.ty(w).shape.first().copied().ok_or_else(|| err("conv weights are a scalar"))?;
-            let c = g.const_value(*c).ok_or_else(|| err("bias-add of a non-constant"))?.clone();
-            let cv = c.data().to_f64_vec();
-            let base: Vec<f64> = match b {
-                Some(b) => {
-                    let t = g.const_value(*b).ok_or_else(|| err("bias-add to a non-constant"))?;
-                    t.data().to_f64_vec()
-                }
-                None => vec![0.0; m],
+        Part::NoBias => Ok(vec![]),
+        Part::Value(b) => Ok(vec![*b]),
+        Part::BiasAdd(b, c) if op == OpKind::Conv => Ok(vec![bias_add(g, w, *b, *c)?]),
+        Part::WithSkip(inner, skip) if op == OpKind::Conv => {
+            let b = match bias(g, op, w, inner)?.as_slice() {
+                [] => zero_bias(g, w)?,
+                [b] => *b,
+                _ => return Err(err("a conv with two skips")),
             };
-            if base.len() != m || (cv.len() != m && cv.len() != 1) {
-                return Err(err(format!(
-                    "bias-add of {} and {} values to {m} channels",
-                    base.len(),
-                    cv.len()
-                )));
-            }
-            let sum: Vec<f64> = base
-                .iter()
-                .enumerate()
-                .map(|(i, x)| x + cv[if cv.len() == 1 { 0 } else { i }])
-                .collect();
-            let t = Tensor::new(vec![m], TensorData::F64(sum)).map_err(|e| err(e.to_string()))?;
-            Ok(Some(g.add_const(t.cast(c.dtype()))))
+            Ok(vec![b, *skip])
         }
         other => Err(err(format!("`{op}` cannot take the bias {other:?}"))),
     }
+}
+
+/// The number of output channels of conv weights `w`.
+fn channels(g: &Graph, w: ValueId) -> Result<usize, PassError> {
+    g.ty(w).shape.first().copied().ok_or_else(|| err("conv weights are a scalar"))
+}
+
+/// A zero bias for conv weights `w`.
+fn zero_bias(g: &mut Graph, w: ValueId) -> Result<ValueId, PassError> {
+    let m = channels(g, w)?;
+    let t = Tensor::new(vec![m], TensorData::F64(vec![0.0; m])).map_err(|e| err(e.to_string()))?;
+    let dtype = g.ty(w).dtype;
+    Ok(g.add_const(t.cast(dtype)))
+}
+
+/// The constant bias `b + c` (`b` absent = zero) of a conv with weights `w`.
+fn bias_add(
+    g: &mut Graph,
+    w: ValueId,
+    b: Option<ValueId>,
+    c: ValueId,
+) -> Result<ValueId, PassError> {
+    let m = channels(g, w)?;
+    let c = g.const_value(c).ok_or_else(|| err("bias-add of a non-constant"))?.clone();
+    let cv = c.data().to_f64_vec();
+    let base: Vec<f64> = match b {
+        Some(b) => {
+            let t = g.const_value(b).ok_or_else(|| err("bias-add to a non-constant"))?;
+            t.data().to_f64_vec()
+        }
+        None => vec![0.0; m],
+    };
+    if base.len() != m || (cv.len() != m && cv.len() != 1) {
+        let (nb, nc) = (base.len(), cv.len());
+        return Err(err(format!("bias-add of {nb} and {nc} values to {m} channels")));
+    }
+    let at = |i: usize| if cv.len() == 1 { cv[0] } else { cv[i] };
+    let sum: Vec<f64> = base.iter().enumerate().map(|(i, x)| x + at(i)).collect();
+    let t = Tensor::new(vec![m], TensorData::F64(sum)).map_err(|e| err(e.to_string()))?;
+    Ok(g.add_const(t.cast(c.dtype())))
 }
 
 /// The geometry `op` with the spatial pads of `pad` added; an avg_pool then counts the

@@ -11,7 +11,11 @@
 //! - `<op>-bias` / `<op>-bias-left`: `add` of a compute op without activation and a bias
 //!   becomes the op's bias (conv: a constant that is the same along every axis but the
 //!   channel one, added to any existing constant bias; gemm: no `c` yet and `beta = 1`;
-//!   matmul: no bias yet), when the sum has the op's own shape;
+//!   matmul: no bias yet; for gemm and matmul the bias may be any tensor of known type),
+//!   when the sum has the op's own shape;
+//! - `conv-skip` / `conv-skip-left`: `add` of a conv without activation and a non-constant
+//!   tensor of the conv's own type (a residual) becomes the conv's `skip` operand, so
+//!   `relu(conv(x) + shortcut)` is one layer after `conv-relu`;
 //! - `pad-conv`, `pad-max-pool`, `pad-avg-pool`: a constant pad of the spatial axes in
 //!   front of the op is folded into its `pads` (zero for conv and avg_pool, −∞ for
 //!   max_pool; pools only with `ceil_mode = 0`).
@@ -31,6 +35,8 @@ pub enum Cond {
     /// `?c` is a constant that varies only along the channel axis of the result, and `?b`
     /// is `nobias` or a constant.
     ChannelConst,
+    /// `?s` has exactly the result's type, is not a constant, and `?b` holds no skip yet.
+    Skip,
     /// `?c` is a value of the result's dtype that broadcasts to the result's shape, and
     /// the gemm attributes `?g` have `beta = 1`.
     GemmBias,
@@ -204,6 +210,18 @@ pub static RULES: &[RuleDef] = &[
         Cond::ChannelConst,
     ),
     rule(
+        "conv-skip",
+        "(add (conv ?g ?x ?w ?b act-none) ?s)",
+        "(conv ?g ?x ?w (with-skip ?b ?s) act-none)",
+        Cond::Skip,
+    ),
+    rule(
+        "conv-skip-left",
+        "(add ?s (conv ?g ?x ?w ?b act-none))",
+        "(conv ?g ?x ?w (with-skip ?b ?s) act-none)",
+        Cond::Skip,
+    ),
+    rule(
         "gemm-bias",
         "(add (gemm ?g ?x ?w nobias act-none) ?c)",
         "(gemm ?g ?x ?w ?c act-none)",
@@ -309,10 +327,18 @@ fn check_opt(cond: Cond, eg: &FuseGraph, root: Id, s: &Subst) -> Option<bool> {
                 && sh.iter().enumerate().all(|(i, &d)| d == 1 || i + r - sh.len() == 1);
             b_ok && per_channel && t.dtype() == out.dtype && broadcasts_to(sh, &out.shape) && r >= 2
         }
+        Cond::Skip => {
+            let out = out?;
+            let sk = *s.get(var("?s")?)?;
+            let b = *s.get(var("?b")?)?;
+            let constant =
+                matches!(leaf_of(eg, sk), Some(Leaf::Value(v)) if side.constant(v).is_some());
+            let has_skip = eg[b].nodes.iter().any(|n| matches!(n, FuseLang::WithSkip(_)));
+            eg[sk].data.as_ref() == Some(out) && !constant && !has_skip
+        }
         Cond::GemmBias | Cond::MatMulBias => {
             let out = out?;
-            let Leaf::Value(c) = bound(eg, s, "?c")? else { return Some(false) };
-            let ct = side.ty(c)?;
+            let ct = eg[*s.get(var("?c")?)?].data.as_ref()?;
             let beta_ok = cond == Cond::MatMulBias || {
                 let Leaf::Key(k) = bound(eg, s, "?g")? else { return Some(false) };
                 side.attrs(k)?.1.float("beta").ok()? == 1.0
@@ -389,6 +415,7 @@ mod tests {
         g.add_const(splat(&[3], 1.0)); // v5: row bias
         g.add_const(splat(&[3], 3.0)); // v6: conv bias
         g.add_const(splat(&[1, 1, 1, 3], 3.0)); // v7: varies along the last axis
+        g.add_input(None, f32s(&[1, 3, 3, 3])); // v8: a residual of the conv's type
         let mut side = Side::of_graph(&g);
         let conv = Attrs::new()
             .with("strides", ints(&[1, 1]))
@@ -557,6 +584,18 @@ mod tests {
             CONV,
         ),
         (
+            "conv-skip",
+            "(add (conv k0 v0 v1 v6 act-none) v8)",
+            "(conv k0 v0 v1 (with-skip v6 v8) act-none)",
+            CONV,
+        ),
+        (
+            "conv-skip-left",
+            "(add v8 (conv k0 v0 v1 nobias act-none))",
+            "(conv k0 v0 v1 (with-skip nobias v8) act-none)",
+            CONV,
+        ),
+        (
             "gemm-bias",
             "(add (gemm k1 v3 v4 nobias act-none) v5)",
             "(gemm k1 v3 v4 v5 act-none)",
@@ -623,6 +662,19 @@ mod tests {
                 "conv-relu",
                 "(relu (conv k0 v0 v1 nobias act-sigmoid))",
                 "(conv k0 v0 v1 nobias act-relu)",
+                CONV,
+            ),
+            // A skip must have the conv's type, and there is only one.
+            (
+                "conv-skip",
+                "(add (conv k0 v0 v1 nobias act-none) v7)",
+                "(conv k0 v0 v1 (with-skip nobias v7) act-none)",
+                CONV,
+            ),
+            (
+                "conv-skip",
+                "(add (conv k0 v0 v1 (with-skip nobias v8) act-none) v8)",
+                "(conv k0 v0 v1 (with-skip (with-skip nobias v8) v8) act-none)",
                 CONV,
             ),
             // gemm with beta ≠ 1 scales c.
