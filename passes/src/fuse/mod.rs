@@ -9,6 +9,8 @@
 //!          %r = relu(%a)
 //! after:   %r = conv(%x, %w, %b') {activation = "relu", pads = [1, 1, 1, 1], …}
 //! ```
+//! A residual `add` (or two-operand `sum`) of a conv and a tensor of its own type becomes
+//! the conv's `skip` operand, so ResNet's `relu(conv(x) + shortcut)` is one layer.
 //! The fused form is described in docs/ir.md ("Fused layers"). Steps: [`import`] turns
 //! the graph into one term per root value ([`lang`]), egg's `Runner` applies the rule
 //! table ([`rules`]) under explicit iteration, node and time limits (the pass options),
@@ -19,8 +21,8 @@
 //! `iterations`, `egraph-nodes`, `roots-rewritten`, `layers` (compute nodes after the pass),
 //! and one counter per rule that fired (`rule.conv-relu`, …; applications in the e-graph,
 //! which may exceed what the extracted graph keeps). Hitting a limit is not an error: the
-//! best term found so far is used. Elementwise chains other than bias + activation are not
-//! fused yet.
+//! best term found so far is used. Other elementwise chains (e.g. `mul` + `add` left by
+//! lowering a batch_norm) are not fused.
 
 pub mod cost;
 pub mod import;
