@@ -20,11 +20,13 @@
 //! Otherwise, when scale/bias/mean/var are constants, `batch_norm(x)` becomes
 //! `add(mul(x, s'), t')` with `s'`, `t'` of shape [C, 1, …] (so DenseNet's BN after a
 //! concat disappears too); a batch_norm with non-constant parameters is left as it is.
-//! Statistics: `folded`, `lowered`, `kept`. It does not fuse activations (see `fuse`).
+//! Nodes left unused (the old weights, the batch_norm parameters) are erased.
+//! Statistics: `folded`, `lowered`, `kept`, `erased`. It does not fuse activations (see
+//! `fuse`).
 
 use crate::options::PassOptions;
 use crate::pass::{Changed, Pass, PassCx, PassError, PassInfo};
-use crate::rewrite::{can_replace, remove_nodes, replace_all_uses, use_counts};
+use crate::rewrite::{can_replace, erase_dead, remove_nodes, replace_all_uses, use_counts};
 use asplit_ir::activation::Activation;
 use asplit_ir::attr::{Attr, Attrs};
 use asplit_ir::graph::{Graph, NodeId, ValueId};
@@ -59,6 +61,7 @@ impl Pass for FoldBatchnorm {
         cx.stat("folded", counts.folded as i64);
         cx.stat("lowered", counts.lowered as i64);
         cx.stat("kept", counts.kept as i64);
+        cx.stat("erased", counts.erased as i64);
         Ok(Changed::from_bool(counts.folded + counts.lowered > 0))
     }
 }
@@ -72,6 +75,8 @@ pub struct Counts {
     pub lowered: usize,
     /// Left alone (parameters not constant).
     pub kept: usize,
+    /// Nodes left unused (old weights, batch_norm parameters) and erased.
+    pub erased: usize,
 }
 
 /// Folds or lowers every `batch_norm` of `g` (see the module doc).
@@ -105,6 +110,7 @@ pub fn fold_batchnorm(g: &mut Graph) -> Result<Counts, PassError> {
     remove_nodes(g, &dead);
     if counts.folded + counts.lowered > 0 {
         g.toposort().map_err(|_| PassError::failed("fold-batchnorm left a cycle"))?;
+        counts.erased = erase_dead(g);
     }
     Ok(counts)
 }

@@ -45,6 +45,11 @@ fn unfused(g: &Graph) -> Vec<String> {
         .collect()
 }
 
+/// Live nodes other than `const`.
+fn ops(g: &Graph) -> usize {
+    g.live_nodes().filter(|(_, n)| n.op != OpKind::Const).count()
+}
+
 fn layers(g: &Graph) -> usize {
     g.live_nodes().filter(|(_, n)| is_compute(n.op)).count()
 }
@@ -68,13 +73,14 @@ fn light_models_keep_their_outputs_after_fusion() {
         let mut g = import_file(path, &ImportOptions::default()).expect("imports");
         let inputs: Vec<Tensor> = g.inputs.iter().map(|&v| arange(g.ty(v))).collect();
         let before = asplit_ir::interp::run(&g, &inputs).expect("runs before");
-        let (n0, l0) = (g.order.len(), layers(&g));
+        let (n0, o0, l0) = (g.order.len(), ops(&g), layers(&g));
         let report = pm.run(&mut g, &mut std::io::sink()).expect("pipeline runs");
         let after = asplit_ir::interp::run(&g, &inputs).expect("runs after");
         let fuse_stats = report.passes.last().map(|r| r.stats.clone()).unwrap_or_default();
         eprintln!(
-            "{name}: nodes {n0} -> {}, layers {l0} -> {}, fuse stop reason {}",
+            "{name}: nodes {n0} -> {}, non-const {o0} -> {}, layers {l0} -> {}, fuse stop reason {}",
             g.order.len(),
+            ops(&g),
             layers(&g),
             fuse_stats.get("stop-reason").map(|s| s.to_string()).unwrap_or_default()
         );
