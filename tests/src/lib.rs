@@ -6,6 +6,7 @@
 //! matches NaN, dtype and shape must agree). These helpers never decide pass/fail policy.
 
 pub mod conformance;
+pub mod models;
 
 use asplit_ir::Tensor;
 use std::path::{Path, PathBuf};
