@@ -25,7 +25,10 @@ pub fn node_cost(n: &FuseLang) -> u64 {
         | FuseLang::Sigmoid(_)
         | FuseLang::HardSwish(_)
         | FuseLang::Gelu(_)
-        | FuseLang::GeluTanh(_) => 10,
+        | FuseLang::GeluTanh(_)
+        | FuseLang::Mul(_)
+        | FuseLang::Div(_)
+        | FuseLang::Erf(_) => 10,
         FuseLang::FoldPad(_) | FuseLang::BiasAdd(_) | FuseLang::WithSkip(_) => 1,
         _ => 0,
     }

@@ -104,7 +104,7 @@ fn is_fusible(n: &NodeData) -> bool {
         && match n.op {
             OpKind::Conv | OpKind::Gemm | OpKind::MatMul | OpKind::Pad | OpKind::AvgPool => true,
             OpKind::MaxPool => n.attrs.int("indices").unwrap_or(0) == 0,
-            OpKind::Add => true,
+            OpKind::Add | OpKind::Mul | OpKind::Div | OpKind::Erf => true,
             // ONNX Sum of two (ResNet's residual) is an add.
             OpKind::Sum => n.inputs.len() == 2,
             op => Activation::from_unary(op, &n.attrs).is_some(),
@@ -153,6 +153,9 @@ fn add_node(
             eg.add(node)
         }
         OpKind::Add | OpKind::Sum => eg.add(FuseLang::Add([ops[0], ops[1]])),
+        OpKind::Mul => eg.add(FuseLang::Mul([ops[0], ops[1]])),
+        OpKind::Div => eg.add(FuseLang::Div([ops[0], ops[1]])),
+        OpKind::Erf => eg.add(FuseLang::Erf(ops[0])),
         op => {
             let x = ops[0];
             match Activation::from_unary(op, &n.attrs) {

@@ -7,7 +7,9 @@
 //!   `?b` is a value or `nobias`;
 //! - pooling and padding: `(max_pool ?geom ?x)`, `(avg_pool ?geom ?x)`, `(pad ?attrs ?x)`;
 //! - elementwise: `(add ?a ?b)`, `(relu ?x)`, `(leaky_relu ?alpha ?x)`,
-//!   `(clip ?min ?max ?x)`, `(sigmoid ?x)`, `(hard_swish ?x)`, `(gelu ?x)`, `(gelu_tanh ?x)`;
+//!   `(clip ?min ?max ?x)`, `(sigmoid ?x)`, `(hard_swish ?x)`, `(gelu ?x)`, `(gelu_tanh ?x)`,
+//!   and `(mul ?a ?b)`, `(div ?a ?b)`, `(erf ?x)` (only so that the exporters' spelling of
+//!   gelu, `0.5·x·(1 + erf(x/√2))`, can be recognised);
 //! - activation descriptors (the `activation` attribute): `act-none`, `act-relu`,
 //!   `(act-leaky ?alpha)`, `(act-clip ?min ?max)`, `act-sigmoid`, `act-hard-swish`,
 //!   `act-gelu`, `act-gelu-tanh`;
@@ -92,6 +94,9 @@ mod language {
         "hard_swish" = HardSwish(Id),
         "gelu" = Gelu(Id),
         "gelu_tanh" = GeluTanh(Id),
+        "mul" = Mul([Id; 2]),
+        "div" = Div([Id; 2]),
+        "erf" = Erf(Id),
         "act-none" = ActNone,
         "act-relu" = ActRelu,
         "act-leaky" = ActLeaky(Id),

@@ -18,11 +18,13 @@
 //! whose term changed back as IR, redirecting their uses; nodes left unused are erased.
 //!
 //! Statistics: `stop-reason` (egg's `StopReason`: `saturated`, `iteration-limit`, …),
-//! `iterations`, `egraph-nodes`, `roots-rewritten`, `layers` (compute nodes after the pass),
-//! and one counter per rule that fired (`rule.conv-relu`, …; applications in the e-graph,
-//! which may exceed what the extracted graph keeps). Hitting a limit is not an error: the
-//! best term found so far is used. Other elementwise chains (e.g. `mul` + `add` left by
-//! lowering a batch_norm) are not fused.
+//! `iterations`, `egraph-nodes` (summed over rounds, see [`MAX_ROUNDS`]), `roots-rewritten`,
+//! `layers` (compute nodes after the pass), and one counter per rule that fired
+//! (`rule.conv-relu`, …; applications in the e-graph, which may exceed what the extracted
+//! graph keeps). Hitting a limit is not an error: the
+//! best term found so far is used. The erf spelling of gelu is recognised (`gelu-erf-*`)
+//! and fused in a second round ([`MAX_ROUNDS`]). Other elementwise chains (e.g. `mul` +
+//! `add` left by lowering a batch_norm) are not fused.
 
 pub mod cost;
 pub mod import;
@@ -135,8 +137,34 @@ pub fn stop_reason_name(r: &StopReason) -> String {
     }
 }
 
-/// Runs the fusion on `g` (see the module doc).
+/// Rounds of import, saturation and rebuild at most. Recognising an erf-spelled gelu
+/// turns its `x` (read by the `div` and the `mul`) into a value with a single user, which
+/// only the next round can fuse into its producer; so another round runs when a round
+/// saturated (hit no limit), rewrote something and applied a `gelu-erf-*` rule.
+pub const MAX_ROUNDS: usize = 3;
+
+/// Runs the fusion on `g` (see the module doc), in rounds (see [`MAX_ROUNDS`]).
 pub fn fuse(g: &mut Graph, limits: Limits, cx: &mut PassCx) -> Result<Changed, PassError> {
+    let mut rewritten = 0;
+    for _ in 0..MAX_ROUNDS {
+        let (n, again) = fuse_round(g, limits, cx)?;
+        rewritten += n;
+        if n == 0 || !again {
+            break;
+        }
+    }
+    cx.stat("roots-rewritten", rewritten);
+    let layers = g
+        .live_nodes()
+        .filter(|(_, n)| matches!(n.op, OpKind::Conv | OpKind::Gemm | OpKind::MatMul))
+        .count();
+    cx.stat("layers", layers as i64);
+    Ok(Changed::from_bool(rewritten > 0))
+}
+
+/// One round: import, saturate, extract, rebuild; returns the number of roots rewritten
+/// and whether another round may fuse more.
+fn fuse_round(g: &mut Graph, limits: Limits, cx: &mut PassCx) -> Result<(i64, bool), PassError> {
     let rewrites = rules::rewrites(rules::RULES).map_err(PassError::failed)?;
     let (egraph, roots) = import::import(g);
     let runner = Runner::default()
@@ -145,6 +173,10 @@ pub fn fuse(g: &mut Graph, limits: Limits, cx: &mut PassCx) -> Result<Changed, P
         .with_node_limit(limits.nodes)
         .with_time_limit(limits.time)
         .run(&rewrites);
+    let saturated = matches!(runner.stop_reason, Some(StopReason::Saturated));
+    let gelu_erf = runner.iterations.iter().any(|it| {
+        it.applied.iter().any(|(rule, &n)| n > 0 && rule.as_str().starts_with("gelu-erf-"))
+    });
     let reason = runner.stop_reason.as_ref().map(stop_reason_name);
     cx.note("stop-reason", reason.unwrap_or_else(|| "none".into()));
     cx.stat("iterations", runner.iterations.len() as i64);
@@ -179,17 +211,11 @@ pub fn fuse(g: &mut Graph, limits: Limits, cx: &mut PassCx) -> Result<Changed, P
         replaced.insert(root.value, new);
         rewritten += 1;
     }
-    cx.stat("roots-rewritten", rewritten);
     if rewritten > 0 {
         // New nodes were appended: restore topological order before erasing (erase_dead
         // walks `order` backwards).
         g.toposort().map_err(|_| PassError::failed("fuse left a cycle"))?;
         erase_dead(g);
     }
-    let layers = g
-        .live_nodes()
-        .filter(|(_, n)| matches!(n.op, OpKind::Conv | OpKind::Gemm | OpKind::MatMul))
-        .count();
-    cx.stat("layers", layers as i64);
-    Ok(Changed::from_bool(rewritten > 0))
+    Ok((rewritten, saturated && gelu_erf))
 }

@@ -148,6 +148,9 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
         L::Gelu(x) => unary(g, Activation::Gelu { tanh: false }, v(*x)?)?,
         L::GeluTanh(x) => unary(g, Activation::Gelu { tanh: true }, v(*x)?)?,
         L::Add([a, b]) => node(g, OpKind::Add, Attrs::new(), vec![v(*a)?, v(*b)?])?,
+        L::Mul([a, b]) => node(g, OpKind::Mul, Attrs::new(), vec![v(*a)?, v(*b)?])?,
+        L::Div([a, b]) => node(g, OpKind::Div, Attrs::new(), vec![v(*a)?, v(*b)?])?,
+        L::Erf(x) => node(g, OpKind::Erf, Attrs::new(), vec![v(*x)?])?,
         L::Pad([k, x]) | L::MaxPool([k, x]) | L::AvgPool([k, x]) => {
             let (op, attrs) = geom(parts, *k)?;
             node(g, op, attrs, vec![v(*x)?])?

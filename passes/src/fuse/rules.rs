@@ -16,6 +16,11 @@
 //! - `conv-skip` / `conv-skip-left`: `add` of a conv without activation and a non-constant
 //!   tensor of the conv's own type (a residual) becomes the conv's `skip` operand, so
 //!   `relu(conv(x) + shortcut)` is one layer after `conv-relu`;
+//! - `gelu-erf-*`: the exporters' spelling of exact gelu, `0.5·x·(1 + erf(x/√2))`, in three
+//!   association orders (`x/√2` or `x·(1/√2)`), becomes `(gelu ?x)` when every constant is
+//!   a scalar or splat float constant within 1e-6 of √2 (1/√2 as a multiplier), 1 and 0.5,
+//!   and the result has `x`'s type; both occurrences of `x` are the same e-class (egg
+//!   binds one variable once). The `<op>-gelu` rules then fuse it;
 //! - `pad-conv`, `pad-max-pool`, `pad-avg-pool`: a constant pad of the spatial axes in
 //!   front of the op is folded into its `pads` (zero for conv and avg_pool, −∞ for
 //!   max_pool; pools only with `ceil_mode = 0`).
@@ -42,6 +47,10 @@ pub enum Cond {
     GemmBias,
     /// `?c` is a value of the result's dtype that broadcasts to the result's shape.
     MatMulBias,
+    /// The constants of an erf-spelled gelu: `?s` (when bound) is √2, `?r` (when bound)
+    /// 1/√2, `?one` 1 and `?half` 0.5 (scalar or splat float constants, within 1e-6), and
+    /// the result has exactly `?x`'s type.
+    GeluErf,
     /// `?p` is a constant-zero pad of spatial axes only, with non-negative pads.
     ZeroPad,
     /// `?p` is a constant −∞ pad of spatial axes only; `?g` is a max_pool with
@@ -246,6 +255,24 @@ pub static RULES: &[RuleDef] = &[
         Cond::MatMulBias,
     ),
     rule(
+        "gelu-erf-div",
+        "(mul (mul ?x (add (erf (div ?x ?s)) ?one)) ?half)",
+        "(gelu ?x)",
+        Cond::GeluErf,
+    ),
+    rule(
+        "gelu-erf-mul",
+        "(mul ?x (mul ?half (add ?one (erf (mul ?x ?r)))))",
+        "(gelu ?x)",
+        Cond::GeluErf,
+    ),
+    rule(
+        "gelu-erf-half-first",
+        "(mul (mul ?x ?half) (add ?one (erf (div ?x ?s))))",
+        "(gelu ?x)",
+        Cond::GeluErf,
+    ),
+    rule(
         "pad-conv",
         "(conv ?g (pad ?p ?x) ?w ?b ?a)",
         "(conv (fold-pad ?g ?p) ?x ?w ?b ?a)",
@@ -345,10 +372,35 @@ fn check_opt(cond: Cond, eg: &FuseGraph, root: Id, s: &Subst) -> Option<bool> {
             };
             beta_ok && ct.dtype == out.dtype && broadcasts_to(&ct.shape, &out.shape)
         }
+        Cond::GeluErf => {
+            let out = out?;
+            let x = eg[*s.get(var("?x")?)?].data.as_ref()?;
+            let near = |name: &str, want: f64| match var(name).and_then(|v| s.get(v)) {
+                None => Some(true),
+                Some(&id) => splat_near(eg, id, want),
+            };
+            let sqrt2 = std::f64::consts::SQRT_2;
+            x == out
+                && out.dtype.is_float()
+                && near("?s", sqrt2)?
+                && near("?r", 1.0 / sqrt2)?
+                && near("?one", 1.0)?
+                && near("?half", 0.5)?
+        }
         Cond::ZeroPad => pad_ok(eg, s, 0.0)?,
         Cond::MaxPoolPad => pad_ok(eg, s, f32::NEG_INFINITY)? && pool_ok(eg, s, OpKind::MaxPool)?,
         Cond::AvgPoolPad => pad_ok(eg, s, 0.0)? && pool_ok(eg, s, OpKind::AvgPool)?,
     })
+}
+
+/// Class `id` is a value leaf holding a non-empty float constant whose every element is
+/// within 1e-6 of `want`.
+fn splat_near(eg: &FuseGraph, id: Id, want: f64) -> Option<bool> {
+    let Some(Leaf::Value(v)) = leaf_of(eg, id) else { return Some(false) };
+    let t = eg.analysis.side.constant(v)?;
+    let vals = t.data().to_f64_vec();
+    let close = vals.iter().all(|x| (x - want).abs() <= 1e-6);
+    Some(t.dtype().is_float() && !vals.is_empty() && close)
 }
 
 /// `?p` is a constant pad with `value`, of spatial axes only, with non-negative pads.
@@ -404,7 +456,7 @@ mod tests {
         Attr::Ints(v.to_vec())
     }
 
-    /// Values v0…v7 and keys k0…k6 the cases below name.
+    /// Values v0…v15 and keys k0…k6 the cases below name.
     fn side() -> Side {
         let mut g = Graph::new("rules");
         g.add_input(None, f32s(&[1, 2, 5, 5])); // v0: conv input
@@ -416,6 +468,13 @@ mod tests {
         g.add_const(splat(&[3], 3.0)); // v6: conv bias
         g.add_const(splat(&[1, 1, 1, 3], 3.0)); // v7: varies along the last axis
         g.add_input(None, f32s(&[1, 3, 3, 3])); // v8: a residual of the conv's type
+        g.add_input(None, f32s(&[2, 3])); // v9: the x of a gelu
+        g.add_const(splat(&[], std::f64::consts::SQRT_2)); // v10: √2
+        g.add_const(splat(&[], 1.0)); // v11: 1
+        g.add_const(splat(&[1], 0.5)); // v12: 0.5
+        g.add_const(splat(&[], std::f64::consts::FRAC_1_SQRT_2)); // v13: 1/√2
+        g.add_const(splat(&[], 2.0)); // v14: a wrong constant
+        g.add_const(splat(&[2, 2, 3], 0.5)); // v15: 0.5 that enlarges the result
         let mut side = Side::of_graph(&g);
         let conv = Attrs::new()
             .with("strides", ints(&[1, 1]))
@@ -625,6 +684,14 @@ mod tests {
             "(conv (fold-pad k0 k2) v0 v1 v6 act-relu)",
             CONV,
         ),
+        ("gelu-erf-div", "(mul (mul v9 (add (erf (div v9 v10)) v11)) v12)", "(gelu v9)", LIN),
+        ("gelu-erf-mul", "(mul v9 (mul v12 (add v11 (erf (mul v9 v13)))))", "(gelu v9)", LIN),
+        (
+            "gelu-erf-half-first",
+            "(mul (mul v9 v12) (add v11 (erf (div v9 v10))))",
+            "(gelu v9)",
+            LIN,
+        ),
         ("pad-max-pool", "(max_pool k3 (pad k5 v0))", "(max_pool (fold-pad k3 k5) v0)", POOL),
         ("pad-avg-pool", "(avg_pool k4 (pad k2 v0))", "(avg_pool (fold-pad k4 k2) v0)", POOL),
     ];
@@ -699,6 +766,24 @@ mod tests {
                 CONV,
             ),
             ("pad-max-pool", "(max_pool k3 (pad k2 v0))", "(max_pool (fold-pad k3 k2) v0)", POOL),
+            // gelu spelled with erf: a wrong constant (2 for √2, for 1, for 0.5, √2 as a
+            // multiplier), two different x, and a 0.5 that enlarges the result.
+            ("gelu-erf-div", "(mul (mul v9 (add (erf (div v9 v14)) v11)) v12)", "(gelu v9)", LIN),
+            ("gelu-erf-div", "(mul (mul v9 (add (erf (div v9 v10)) v14)) v12)", "(gelu v9)", LIN),
+            ("gelu-erf-div", "(mul (mul v9 (add (erf (div v9 v10)) v11)) v14)", "(gelu v9)", LIN),
+            ("gelu-erf-mul", "(mul v9 (mul v12 (add v11 (erf (mul v9 v10)))))", "(gelu v9)", LIN),
+            (
+                "gelu-erf-half-first",
+                "(mul (mul v9 v12) (add v11 (erf (div v5 v10))))",
+                "(gelu v9)",
+                LIN,
+            ),
+            (
+                "gelu-erf-half-first",
+                "(mul (mul v9 v15) (add v11 (erf (div v9 v10))))",
+                "(gelu v9)",
+                [2, 2, 3].as_slice(),
+            ),
         ];
         for (name, start, goal, root) in blocked {
             assert!(!proves(name, start, goal, root), "{name} fired on {start}");
