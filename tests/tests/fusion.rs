@@ -7,6 +7,7 @@
 use asplit_ir::ops::OpKind;
 use asplit_ir::{Graph, Tensor};
 use asplit_passes::{parse_pipeline, ManagerOptions, PassManager};
+use asplit_tests::models::{layer_count as layers, unfused_activations as unfused};
 use asplit_tests::{compare, onnx_data_dir};
 use asplitc::onnx::{import_file, ImportOptions};
 
@@ -18,40 +19,9 @@ fn arange(ty: &asplit_ir::TensorType) -> Tensor {
     Tensor::from_f32(ty.shape.clone(), v).expect("numel matches shape").cast(ty.dtype)
 }
 
-fn is_compute(op: OpKind) -> bool {
-    matches!(op, OpKind::Conv | OpKind::Gemm | OpKind::MatMul)
-}
-
-fn is_activation(op: OpKind) -> bool {
-    matches!(
-        op,
-        OpKind::Relu
-            | OpKind::LeakyRelu
-            | OpKind::Clip
-            | OpKind::Sigmoid
-            | OpKind::HardSwish
-            | OpKind::Gelu
-    )
-}
-
-/// Activations that still read a compute op's result.
-fn unfused(g: &Graph) -> Vec<String> {
-    g.live_nodes()
-        .filter(|(_, n)| is_activation(n.op))
-        .filter_map(|(_, n)| {
-            let p = g.producer(*n.inputs.first()?)?;
-            is_compute(g.nodes[p].op).then(|| format!("{} after {}", n.op, g.nodes[p].op))
-        })
-        .collect()
-}
-
 /// Live nodes other than `const`.
 fn ops(g: &Graph) -> usize {
     g.live_nodes().filter(|(_, n)| n.op != OpKind::Const).count()
-}
-
-fn layers(g: &Graph) -> usize {
-    g.live_nodes().filter(|(_, n)| is_compute(n.op)).count()
 }
 
 #[test]
