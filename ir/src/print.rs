@@ -264,26 +264,27 @@ fn write_list<T>(out: &mut String, v: &[T], f: impl FnMut(&mut String, &T)) {
     out.push(']');
 }
 
-/// Shortest round-trip form, always with a `.` or an exponent; `inf`, `-inf`, `nan`.
-fn write_f32(out: &mut String, x: f32) {
-    if x.is_nan() {
+/// Shortest round-trip form of `x` in its own width (`{:?}`), always with a `.` or an
+/// exponent; `inf`, `-inf`, `nan`.
+fn write_float<T: fmt::Debug + Copy + Into<f64>>(out: &mut String, x: T) {
+    let wide: f64 = x.into();
+    if wide.is_nan() {
         out.push_str("nan");
-    } else if x.is_infinite() {
-        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+    } else if wide.is_infinite() {
+        out.push_str(if wide > 0.0 { "inf" } else { "-inf" });
     } else {
         let _ = write!(out, "{x:?}");
     }
 }
 
-/// As [`write_f32`], for f64.
+/// [`write_float`] for f32.
+fn write_f32(out: &mut String, x: f32) {
+    write_float(out, x)
+}
+
+/// [`write_float`] for f64.
 fn write_f64(out: &mut String, x: f64) {
-    if x.is_nan() {
-        out.push_str("nan");
-    } else if x.is_infinite() {
-        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
-    } else {
-        let _ = write!(out, "{x:?}");
-    }
+    write_float(out, x)
 }
 
 /// A string literal: `"`, `\` and control characters escaped.

@@ -231,7 +231,8 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_default()
 }
 
-fn skip_reason(case: &Case, ops: &BTreeSet<String>) -> Option<String> {
+/// Why a case is not run (non-tensor values, or an op outside the supported list), if so.
+pub fn skip_reason(case: &Case, ops: &BTreeSet<String>) -> Option<String> {
     if let Some(r) = &case.generator_skip {
         return Some(format!("non-tensor value ({r})"));
     }
@@ -318,7 +319,8 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn load_inputs(g: &asplit_ir::Graph, set: &DataSet) -> Result<Vec<Tensor>, String> {
+/// The input tensors of a data set: read from its files, or the light models' arange.
+pub fn load_inputs(g: &asplit_ir::Graph, set: &DataSet) -> Result<Vec<Tensor>, String> {
     match &set.inputs {
         Inputs::Files(files) => {
             files.iter().map(|p| read_tensor(p).map_err(|e| format!("input: {e}"))).collect()
@@ -345,7 +347,8 @@ fn check_set(
     Ok(())
 }
 
-fn arange_input(ty: &asplit_ir::TensorType) -> Tensor {
+/// The ONNX backend runner's light-model input: `arange(n).reshape(shape) / n`.
+pub fn arange_input(ty: &asplit_ir::TensorType) -> Tensor {
     let n = ty.numel();
     let v: Vec<f32> = (0..n).map(|i| (i as f64 / n as f64) as f32).collect();
     Tensor::from_f32(ty.shape.clone(), v).expect("numel matches shape").cast(ty.dtype)
@@ -353,16 +356,21 @@ fn arange_input(ty: &asplit_ir::TensorType) -> Tensor {
 
 /// Runs cases on `workers` threads; results in input order.
 pub fn run_all(cases: &[Case], workers: usize) -> Vec<Report> {
+    par_map(cases, workers, run_case)
+}
+
+/// `f` over `cases` on `workers` threads; results in input order. A panic in `f` propagates.
+pub fn par_map<T: Send>(cases: &[Case], workers: usize, f: impl Fn(&Case) -> T + Sync) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; cases.len()]);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..cases.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers.max(1) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(i) else { break };
-                let r = run_case(case);
+                let r = f(case);
                 if let Ok(mut guard) = results.lock() {
                     guard[i] = Some(r);
                 }
@@ -370,6 +378,20 @@ pub fn run_all(cases: &[Case], workers: usize) -> Vec<Report> {
         }
     });
     results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+}
+
+/// The cases of the suites named in `ASPLIT_CONFORMANCE_SUITES` (comma-separated), or of
+/// every suite when it is unset; the flag is true when only a subset was asked for.
+pub fn selected_cases() -> Result<(Vec<Case>, bool), String> {
+    let only = std::env::var("ASPLIT_CONFORMANCE_SUITES").ok();
+    let node_dir = crate::node_tests_dir()?;
+    let mut cases = Vec::new();
+    for s in Suite::ALL {
+        if only.as_deref().is_none_or(|o| o.split(',').any(|x| x == s.name())) {
+            cases.extend(discover(s, &node_dir)?);
+        }
+    }
+    Ok((cases, only.is_some()))
 }
 
 /// Known failures: `suite/name` → reason, from `tests/conformance/known_failures.txt`.

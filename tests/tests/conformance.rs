@@ -6,26 +6,17 @@
 //! `ASPLIT_CONFORMANCE_SUITES=node,light` to run a subset (the doc is then not rewritten).
 
 use asplit_tests::conformance::{
-    discover, known_failures, render_markdown, run_all, Outcome, Suite,
+    known_failures, render_markdown, run_all, selected_cases, Outcome,
 };
-use asplit_tests::{node_tests_dir, workspace_root};
+use asplit_tests::workspace_root;
 
 #[test]
 fn onnx_backend_conformance() {
-    let only = std::env::var("ASPLIT_CONFORMANCE_SUITES").ok();
-    let suites: Vec<Suite> = Suite::ALL
-        .into_iter()
-        .filter(|s| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == s.name())))
-        .collect();
-    let node_dir = node_tests_dir().expect("node tests can be generated");
-    let mut cases = Vec::new();
-    for s in &suites {
-        cases.extend(discover(*s, &node_dir).expect("test data is present"));
-    }
+    let (cases, subset) = selected_cases().expect("test data is present");
     let reports = run_all(&cases, 2);
     let root = workspace_root();
     let known = known_failures(&root.join("tests/conformance/known_failures.txt"));
-    if only.is_none() {
+    if !subset {
         let md = render_markdown(&reports, &known, "cargo test -p asplit-tests --test conformance");
         std::fs::write(root.join("docs/conformance.md"), md).expect("docs/ is writable");
     }
@@ -56,7 +47,7 @@ fn onnx_backend_conformance() {
         unexpected.len()
     );
     assert!(unexpected.is_empty(), "unexpected failures:\n{}", unexpected.join("\n"));
-    if only.is_none() {
+    if !subset {
         assert!(
             stale.is_empty(),
             "known failures that now pass (remove them):\n{}",

@@ -7,17 +7,12 @@
 use asplit_ir::ops::OpKind;
 use asplit_ir::{Graph, Tensor};
 use asplit_passes::{parse_pipeline, ManagerOptions, PassManager};
+use asplit_tests::conformance::arange_input;
 use asplit_tests::models::{layer_count as layers, unfused_activations as unfused};
 use asplit_tests::{compare, onnx_data_dir};
 use asplitc::onnx::{import_file, ImportOptions};
 
 const PIPELINE: &str = "canonicalize,fold-constants,dce,fold-batchnorm,fuse";
-
-fn arange(ty: &asplit_ir::TensorType) -> Tensor {
-    let n = ty.numel();
-    let v: Vec<f32> = (0..n).map(|i| (i as f64 / n as f64) as f32).collect();
-    Tensor::from_f32(ty.shape.clone(), v).expect("numel matches shape").cast(ty.dtype)
-}
 
 /// Live nodes other than `const`.
 fn ops(g: &Graph) -> usize {
@@ -41,7 +36,7 @@ fn light_models_keep_their_outputs_after_fusion() {
     for path in &models {
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
         let mut g = import_file(path, &ImportOptions::default()).expect("imports");
-        let inputs: Vec<Tensor> = g.inputs.iter().map(|&v| arange(g.ty(v))).collect();
+        let inputs: Vec<Tensor> = g.inputs.iter().map(|&v| arange_input(g.ty(v))).collect();
         let before = asplit_ir::interp::run(&g, &inputs).expect("runs before");
         let (n0, o0, l0) = (g.order.len(), ops(&g), layers(&g));
         let report = pm.run(&mut g, &mut std::io::sink()).expect("pipeline runs");

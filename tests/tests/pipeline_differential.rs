@@ -9,11 +9,13 @@
 //! pipeline are not compared here (the conformance test covers them); they are counted.
 //! `ASPLIT_CONFORMANCE_SUITES=light,simple` runs a subset.
 
-use asplit_ir::{Graph, Tensor};
+use asplit_ir::Graph;
 use asplit_passes::{parse_pipeline, ManagerOptions, PassManager, DEFAULT_PIPELINE};
-use asplit_tests::conformance::{discover, model_ops, Case, Inputs, Suite};
-use asplit_tests::{compare, node_tests_dir};
-use asplitc::onnx::{import_file, ImportOptions, SUPPORTED_OPS};
+use asplit_tests::compare;
+use asplit_tests::conformance::{
+    load_inputs, model_ops, par_map, selected_cases, skip_reason, Case, Suite,
+};
+use asplitc::onnx::{import_file, ImportOptions};
 
 const RTOL: f64 = 1e-4;
 const ATOL: f64 = 1e-5;
@@ -26,17 +28,11 @@ enum Outcome {
 
 #[test]
 fn default_pipeline_keeps_interpreter_outputs() {
-    let only = std::env::var("ASPLIT_CONFORMANCE_SUITES").ok();
-    let suites: Vec<Suite> = Suite::ALL
-        .into_iter()
-        .filter(|s| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == s.name())))
-        .collect();
-    let node_dir = node_tests_dir().expect("node tests can be generated");
-    let mut cases = Vec::new();
-    for s in &suites {
-        cases.extend(discover(*s, &node_dir).expect("test data is present"));
-    }
-    let outcomes = run_parallel(&cases);
+    let (cases, _) = selected_cases().expect("test data is present");
+    let outcomes = par_map(&cases, 2, |case| {
+        std::panic::catch_unwind(|| check(case))
+            .unwrap_or_else(|_| Outcome::Differs("panicked".into()))
+    });
     let (mut same, mut skipped, mut differ) = (0, 0, Vec::new());
     for (case, outcome) in cases.iter().zip(&outcomes) {
         match outcome {
@@ -58,40 +54,15 @@ fn default_pipeline_keeps_interpreter_outputs() {
     assert!(differ.is_empty(), "the default pipeline changed outputs:\n{}", differ.join("\n"));
 }
 
-fn run_parallel(cases: &[Case]) -> Vec<Outcome> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..cases.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = cases.get(i) else { break };
-                let outcome = std::panic::catch_unwind(|| check(case))
-                    .unwrap_or_else(|_| Outcome::Differs("panicked".into()));
-                results.lock().expect("not poisoned")[i] = Some(outcome);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("not poisoned")
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Differs("not run".into())))
-        .collect()
-}
-
 fn check(case: &Case) -> Outcome {
-    let supported = model_ops(&case.model).iter().all(|op| SUPPORTED_OPS.contains(&op.as_str()));
-    if case.generator_skip.is_some() || !supported {
+    if skip_reason(case, &model_ops(&case.model)).is_some() {
         return Outcome::NotCompared;
     }
     let Ok(g) = import_file(&case.model, &ImportOptions::default()) else {
         return Outcome::NotCompared;
     };
     let Some(set) = case.sets.first() else { return Outcome::NotCompared };
-    let Ok(inputs) = load_inputs(&g, &set.inputs) else { return Outcome::NotCompared };
+    let Ok(inputs) = load_inputs(&g, set) else { return Outcome::NotCompared };
     let Ok(want) = asplit_ir::interp::run(&g, &inputs) else { return Outcome::NotCompared };
     let nodes_before = g.order.len();
     let mut after = g.clone();
@@ -118,25 +89,4 @@ fn optimize(g: &mut Graph) -> Result<(), String> {
     let opts = ManagerOptions { verify_each: true, ..ManagerOptions::default() };
     let pm = PassManager::new(&pipeline, opts).map_err(|e| e.to_string())?;
     pm.run(g, &mut std::io::sink()).map(|_| ()).map_err(|e| e.to_string())
-}
-
-fn load_inputs(g: &Graph, inputs: &Inputs) -> Result<Vec<Tensor>, String> {
-    match inputs {
-        Inputs::Files(files) => files
-            .iter()
-            .map(|p| asplitc::tensor_io::read_tensor(p).map_err(|e| e.to_string()))
-            .collect(),
-        Inputs::Arange => g
-            .inputs
-            .iter()
-            .map(|&v| {
-                let ty = g.ty(v);
-                let n = ty.numel();
-                let vals: Vec<f32> = (0..n).map(|i| (i as f64 / n as f64) as f32).collect();
-                Tensor::from_f32(ty.shape.clone(), vals)
-                    .map(|t| t.cast(ty.dtype))
-                    .map_err(|e| e.to_string())
-            })
-            .collect(),
-    }
 }
