@@ -15,6 +15,7 @@ pub mod opdoc;
 pub mod ops;
 pub mod parse;
 pub mod print;
+pub mod quant;
 pub mod shape;
 pub mod tensor;
 pub mod types;
