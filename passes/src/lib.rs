@@ -16,6 +16,7 @@ pub mod manager;
 pub mod options;
 pub mod pass;
 pub mod pipeline;
+pub mod plan;
 pub mod registry;
 pub mod rewrite;
 
