@@ -1,4 +1,18 @@
-//! asplit-codegen: lowering of IR partitions to native code with inkwell (LLVM 19).
+//! asplit-codegen: lowering of IR graphs to native code with inkwell (LLVM 19).
 //!
-//! Empty for now: the lowering, kernels and runtime are the subject of the codegen issue.
-//! Nothing here is called yet, and asplitc offers no flag that would need it.
+//! [`lower`] holds the kernel generators (one file per op family) and the table from op to
+//! generator; [`arena`] plans where values live; [`forward`] builds the module (kernels,
+//! `forward`, model description); [`target`] optimises (`default<O3>`) and emits objects;
+//! [`testing`] runs compiled graphs in-process for tests. Linking into an executable with the
+//! runtime is the driver's job (asplitc). See docs/codegen.md.
+
+pub mod arena;
+pub mod error;
+pub mod forward;
+pub mod lower;
+pub mod target;
+pub mod testing;
+
+pub use error::CodegenError;
+pub use forward::{lower_graph, LowerOptions, Lowered};
+pub use target::{Target, TargetSpec};

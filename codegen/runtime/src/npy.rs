@@ -151,7 +151,7 @@ fn decode_payload(descr: &str, shape: Vec<usize>, data: &[u8]) -> Result<Tensor,
 /// Decodes little-endian elements, one element per [`DType::size_bytes`] bytes (coded
 /// dtypes: one code per byte, bits beyond the type's width cleared); `data.len()` is a
 /// multiple of the element size.
-pub(crate) fn decode_le(dtype: DType, data: &[u8]) -> TensorData {
+pub fn decode_le(dtype: DType, data: &[u8]) -> TensorData {
     fn chunks<const N: usize, T>(d: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
         d.chunks_exact(N).map(|c| f(c.try_into().unwrap_or([0; N]))).collect()
     }
@@ -219,7 +219,7 @@ pub fn write_npy(t: &Tensor) -> Result<Vec<u8>, NpyError> {
 }
 
 /// Appends the elements little-endian (coded dtypes: one code per byte).
-pub(crate) fn encode_le(d: &TensorData, out: &mut Vec<u8>) {
+pub fn encode_le(d: &TensorData, out: &mut Vec<u8>) {
     fn each<T, const N: usize>(out: &mut Vec<u8>, v: &[T], f: impl Fn(&T) -> [u8; N]) {
         out.reserve(v.len().saturating_mul(N));
         v.iter().for_each(|x| out.extend_from_slice(&f(x)));
