@@ -6,4 +6,5 @@
 //! the default pipeline (fused layers) and never rewrites it: turning a chosen solution into
 //! Split-phase IR is the `insert-boundary` pass.
 
+pub mod calibrate;
 pub mod layers;
