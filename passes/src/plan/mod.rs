@@ -8,3 +8,5 @@
 
 pub mod calibrate;
 pub mod layers;
+pub mod latency;
+pub mod profile;
