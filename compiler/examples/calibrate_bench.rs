@@ -1,0 +1,57 @@
+//! Times calibration (`asplit_passes::plan::calibrate`) of an ONNX model after the default
+//! pipeline on seeded synthetic samples: `cargo run --release -p asplitc --example
+//! calibrate_bench -- MODEL.onnx [SAMPLES]` (default 32). Prints the layer count, the time of
+//! import + pipeline and of calibration, and a few distortion figures. A measurement tool,
+//! not a test: it asserts nothing about the time.
+
+use asplit_passes::plan::calibrate::{calibrate, synthetic_samples};
+use asplit_passes::plan::layers::LayerGraph;
+use asplitc::driver::{load_model, run_passes, PassRequest};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> miette::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let model = PathBuf::from(args.next().ok_or_else(|| miette::miette!("usage: MODEL [N]"))?);
+    let count: usize = match args.next() {
+        Some(n) => n.parse().map_err(|e| miette::miette!("sample count `{n}`: {e}"))?,
+        None => 32,
+    };
+    let t0 = Instant::now();
+    let mut g = load_model(&model, &[])?;
+    run_passes(&mut g, &PassRequest::new(asplit_passes::DEFAULT_PIPELINE))?;
+    let layers = LayerGraph::build(&g).map_err(|e| miette::miette!("{e}"))?;
+    println!(
+        "{}: {} layers, import + pipeline {:.2?}",
+        model.display(),
+        layers.len(),
+        t0.elapsed()
+    );
+    let samples = synthetic_samples(&g, count, 0);
+    let t1 = Instant::now();
+    let mut last = Instant::now();
+    let cal = calibrate(&g, &layers, &samples, &mut |done, total| {
+        if last.elapsed().as_secs() >= 5 || done == total {
+            eprintln!("  {done}/{total} runs, {:.1?}", t1.elapsed());
+            last = Instant::now();
+        }
+    })
+    .map_err(|e| miette::miette!("{e}"))?;
+    let secs = t1.elapsed().as_secs_f64();
+    println!(
+        "calibration of {count} samples: {secs:.1} s ({:.2} s per sample)",
+        secs / count as f64
+    );
+    for i in [0, layers.len() / 2, layers.len() - 1] {
+        let (a, w) = (&cal.act[i], &cal.weight[i]);
+        println!(
+            "  layer {i} `{}`: act D(2)={:.3e} D(8)={:.3e}, weight D(2)={:.3e} D(8)={:.3e}",
+            layers.layers[i].name,
+            a.at(2),
+            a.at(8),
+            w.at(2),
+            w.at(8)
+        );
+    }
+    Ok(())
+}
