@@ -1,13 +1,14 @@
 //! Fused epilogues of the compute ops: `conv`'s optional `skip` operand (a residual add),
-//! `matmul`'s optional `bias` operand and the `activation` attribute of `conv`, `gemm` and
-//! `matmul` ([`crate::activation`]).
+//! `matmul`'s optional `bias` operand and the `activation` attribute of `conv`,
+//! `conv_transpose`, `gemm` and `matmul` ([`crate::activation`]); and the fused elementwise
+//! op `affine` (`x · scale`, then `+ shift` and the activation the same way).
 //!
 //! Each entry point runs the op's plain kernel, then adds the bias with the `add` kernel and
 //! applies the activation with the kernel of the equivalent unary op. Running exactly the
 //! kernels the unfused graph would run keeps fused and unfused results bit-identical; it
 //! does not try to be faster than the unfused form.
 
-use super::common::{invalid, opt_input, KResult};
+use super::common::{input, invalid, opt_input, KResult};
 use super::{conv as conv_k, eval_node, matmul as matmul_k, EvalCx};
 use crate::activation::Activation;
 use crate::attr::Attrs;
@@ -17,6 +18,21 @@ use crate::tensor::Tensor;
 /// Convolution (with its bias), then `+ skip` (when given) and its fused activation.
 pub fn conv(cx: &EvalCx) -> KResult {
     with_epilogue(cx, conv_k::conv, opt_input(cx, 3))
+}
+
+/// Transposed convolution (with its bias), then its fused activation.
+pub fn conv_transpose(cx: &EvalCx) -> KResult {
+    with_epilogue(cx, conv_k::conv_transpose, None)
+}
+
+/// `x · scale` with the `mul` kernel, then `+ shift` and the fused activation.
+pub fn affine(cx: &EvalCx) -> KResult {
+    with_epilogue(cx, scale, opt_input(cx, 2))
+}
+
+fn scale(cx: &EvalCx) -> KResult {
+    let (x, s) = (input(cx, 0)?, input(cx, 1)?);
+    eval_node(OpKind::Mul, &Attrs::new(), &[x, s], &[x.ty()])
 }
 
 /// Gemm, then its fused activation.
@@ -167,6 +183,60 @@ mod tests {
             run(&g, &[input(&[1, 2, 4, 4], 1), input(&[1, 3, 4, 4], 2)]).expect("runs")
         };
         assert_eq!(run_text(text(true)), run_text(text(false)));
+    }
+
+    /// Runs `.air` text on seeded inputs of the given shapes.
+    fn run_air(text: &str, shapes: &[&[usize]]) -> Vec<Tensor> {
+        let g = crate::parse::parse(text).expect("parses");
+        crate::verify::verify(&g).expect("verifies");
+        let inputs: Vec<Tensor> =
+            shapes.iter().enumerate().map(|(i, s)| input(s, i as u64 + 1)).collect();
+        run(&g, &inputs).expect("runs")
+    }
+
+    #[test]
+    fn a_fused_conv_transpose_matches_separate_nodes() {
+        let text = |fused: bool| {
+            let body = if fused {
+                "%y = conv_transpose(%x, %w, %b) {activation = \"leaky_relu\", activation_params = [0.1], dilations = [1, 1], output_padding = [0, 0], pads = [0, 0, 0, 0], strides = [2, 2]} : f32[1,3,7,7]"
+            } else {
+                "%c = conv_transpose(%x, %w, %b) {dilations = [1, 1], output_padding = [0, 0], pads = [0, 0, 0, 0], strides = [2, 2]} : f32[1,3,7,7]
+                 %y = leaky_relu(%c) {alpha = 0.1} : f32[1,3,7,7]"
+            };
+            format!(
+                "graph @g(%x: f32[1,2,3,3]) {{
+                   %w = const {{value = tensor<f32[2,3,3,3]: random(seed = 3)>}} : f32[2,3,3,3]
+                   %b = const {{value = tensor<f32[3]: [0.5, -1.0, 0.25]>}} : f32[3]
+                   {body}
+                   return %y
+                 }}"
+            )
+        };
+        let shapes: &[&[usize]] = &[&[1, 2, 3, 3]];
+        assert_eq!(run_air(&text(true), shapes), run_air(&text(false), shapes));
+    }
+
+    #[test]
+    fn affine_matches_mul_add_and_activation_bit_for_bit() {
+        let text = |fused: bool| {
+            let body = if fused {
+                "%y = affine(%x, %s, %t) {activation = \"clip\", activation_params = [-0.5, 1.0]} : f32[1,3,2,2]"
+            } else {
+                "%m = mul(%x, %s) : f32[1,3,2,2]
+                 %a = add(%m, %t) : f32[1,3,2,2]
+                 %y = clip(%a) {max = 1.0, min = -0.5} : f32[1,3,2,2]"
+            };
+            format!(
+                "graph @g(%x: f32[1,3,2,2]) {{
+                   %s = const {{value = tensor<f32[3,1,1]: [1.5, -0.75, 0.3]>}} : f32[3,1,1]
+                   %t = const {{value = tensor<f32[1,3,1,1]: [0.5, -1.0, 0.25]>}} : f32[1,3,1,1]
+                   {body}
+                   return %y
+                 }}"
+            )
+        };
+        let shapes: &[&[usize]] = &[&[1, 3, 2, 2]];
+        assert_eq!(run_air(&text(true), shapes), run_air(&text(false), shapes));
     }
 
     #[test]

@@ -3,9 +3,8 @@
 //! its operands and attributes from an [`super::EvalCx`] and returns the result tensors.
 //! This file holds no logic.
 
-pub use super::conv::conv_transpose;
 pub use super::elementwise::{binary, cast, unary, variadic, where_};
-pub use super::epilogue::{conv, gemm, matmul};
+pub use super::epilogue::{affine, conv, conv_transpose, gemm, matmul};
 pub use super::movement::{
     concat, constant, expand, gather, pad, reshape, slice, split, transpose,
 };

@@ -1,6 +1,6 @@
 //! Shape rules of the broadcasting elementwise ops: arithmetic (`add`…`div`, variadic
-//! `max`/`min`/`sum`), `pow`, comparisons and `where`, plus the numpy broadcasting helpers
-//! other families reuse.
+//! `max`/`min`/`sum`), `pow`, comparisons, `where` and the fused `affine`, plus the numpy
+//! broadcasting helpers other families reuse.
 //!
 //! Broadcasting is numpy's multidirectional rule: shapes are aligned from the right, and
 //! each result dimension is the common size, where a size of 1 stretches. Dtype rules are
@@ -81,6 +81,29 @@ pub fn broadcast(cx: &ShapeCx) -> ShapeResult {
     let all: Vec<usize> = (0..n).collect();
     let shape = broadcast_operands(cx, &all)?;
     cx.one(TensorType::new(cx.input(0)?.dtype, shape))
+}
+
+/// `affine`: float `x`; `scale` and `shift` of `x`'s dtype that broadcast to `x` without
+/// enlarging it; a valid fused activation. The result has `x`'s type.
+pub fn affine(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    cx.expect_float(0)?;
+    let x = cx.input(0)?;
+    for i in [1, 2] {
+        cx.expect_same_dtype(i, 0)?;
+        let t = cx.input(i)?;
+        if !broadcasts_to(&t.shape, &x.shape) {
+            return Err(cx.err(format!(
+                "operand {} with shape {:?} does not broadcast to `x` (shape {:?}) without \
+                 enlarging it",
+                cx.operand_name(i),
+                t.shape,
+                x.shape
+            )));
+        }
+    }
+    crate::activation::Activation::from_attrs(cx.attrs).map_err(|e| cx.err(e))?;
+    cx.one(x.clone())
 }
 
 /// `pow`: numeric operands (they may differ); the result has `a`'s dtype.
@@ -205,6 +228,29 @@ mod tests {
         );
         let f8 = t(DType::F8E5M2, &[2]);
         expect_err(OpKind::Equal, &[f8.clone(), f8], Attrs::new(), &["`a` is f8e5m2"]);
+    }
+
+    #[test]
+    fn affine_rule() {
+        let act = |name: &str| Attrs::new().with("activation", crate::Attr::Str(name.into()));
+        let out = run(OpKind::Affine, &[f(&[1, 3, 2, 2]), f(&[3, 1, 1]), f(&[])], act("relu"));
+        assert_eq!(out.unwrap(), vec![f(&[1, 3, 2, 2])]);
+        let x = f(&[1, 3, 2, 2]);
+        expect_err(
+            OpKind::Affine,
+            &[x.clone(), f(&[2, 3, 1, 1]), f(&[])],
+            Attrs::new(),
+            &["operand `scale` with shape [2, 3, 1, 1] does not broadcast to `x`"],
+        );
+        expect_err(
+            OpKind::Affine,
+            &[x.clone(), f(&[3, 1, 1]), t(DType::F64, &[])],
+            Attrs::new(),
+            &["`shift` is f64"],
+        );
+        expect_err(OpKind::Affine, &[x.clone(), f(&[]), f(&[])], act("swish"), &["\"swish\""]);
+        let i = t(DType::I32, &[2]);
+        expect_err(OpKind::Affine, &[i.clone(), i.clone(), i], Attrs::new(), &["`x` is i32"]);
     }
 
     #[test]

@@ -214,6 +214,7 @@ pub fn conv_transpose(cx: &ShapeCx) -> ShapeResult {
     }
     let m = cx.dim("the output channel count", mg as i128 * g as i128)?;
     check_bias(cx, m)?;
+    check_activation(cx)?;
     let win = Window::read(cx, dims.len())?;
     let op = cx.ints("output_padding")?;
     let why = format!("one per spatial axis, of which there are {}", dims.len());

@@ -24,7 +24,7 @@ pub mod movement;
 pub mod quant;
 pub mod reduce;
 
-pub use elementwise::{broadcast, broadcast_shapes, broadcasts_to, compare, pow, where_};
+pub use elementwise::{affine, broadcast, broadcast_shapes, broadcasts_to, compare, pow, where_};
 pub use linalg::{conv, conv_transpose, gemm, matmul};
 pub use movement::{
     concat, expand, gather, pad, reshape, resize, slice, split, transpose, RESIZE_COORDINATE_MODES,
