@@ -6,7 +6,12 @@
 //! the default pipeline (fused layers) and never rewrites it: turning a chosen solution into
 //! Split-phase IR is the `insert-boundary` pass.
 
+pub mod bits;
 pub mod calibrate;
-pub mod layers;
 pub mod latency;
+pub mod layers;
+pub mod mincut;
 pub mod profile;
+pub mod report;
+pub mod search;
+pub mod solution;
