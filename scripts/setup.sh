@@ -25,13 +25,14 @@ fi
 
 PYTHON="${ASPLIT_PYTHON:-python3}"
 if ! "$PYTHON" - <<'PY' >/dev/null 2>&1
-import onnx, onnxruntime, numpy
+import onnx, onnxruntime, numpy, sklearn
 assert onnx.__version__ == "1.23.2", onnx.__version__
 assert onnxruntime.__version__ == "1.32.0", onnxruntime.__version__
+assert sklearn.__version__ == "1.9.1", sklearn.__version__
 PY
 then
-    log "installing onnx==1.23.2 onnxruntime==1.32.0 numpy"
-    "$PYTHON" -m pip install -q onnx==1.23.2 onnxruntime==1.32.0 numpy
+    log "installing onnx==1.23.2 onnxruntime==1.32.0 numpy scikit-learn==1.9.1"
+    "$PYTHON" -m pip install -q onnx==1.23.2 onnxruntime==1.32.0 numpy scikit-learn==1.9.1
 else
     log "Python reference tools are installed"
 fi
