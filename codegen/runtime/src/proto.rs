@@ -10,16 +10,64 @@
 //! IR they are unpacked to one code per byte ([`asplit_ir::coded`]). Sizes are checked
 //! against the bytes actually present before anything is allocated, so a lying header can
 //! not make the importer allocate more than the file holds. Element types the IR lacks
-//! (string, complex, float6…) are [`ImportError::UnsupportedDtype`]. Writing always uses
+//! (string, complex, float6…) are [`ProtoError::UnsupportedDtype`]. Writing always uses
 //! `raw_data`.
+//!
+//! Shared by the ONNX importer (asplitc re-exports it as `asplitc::onnx::tensor`), `asplitc
+//! run` and the compiled programs' runtime, so all read tensor files the same way.
 
-use super::error::ImportError;
 use asplit_ir::coded::{pack, packed_len, unpack};
 use asplit_ir::{DType, Tensor, TensorData};
 use half::{bf16, f16};
 use onnx_protobuf::{tensor_proto::DataLocation, Message, TensorProto};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
+use thiserror::Error;
+
+/// Why a `TensorProto` could not be converted.
+#[derive(Debug, Error)]
+pub enum ProtoError {
+    /// The element type has no IR dtype.
+    #[error("{what}: element type {dtype} is not supported")]
+    UnsupportedDtype {
+        /// The tensor, input or attribute.
+        what: String,
+        /// The ONNX element type.
+        dtype: String,
+    },
+    /// The payload is inconsistent with the declared shape and type.
+    #[error("{what}: {message}")]
+    TensorData {
+        /// The tensor.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The external data cannot be used.
+    #[error("{what}: external data: {message}")]
+    ExternalData {
+        /// The tensor.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{path}`: {error}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// The bytes are not a serialized `TensorProto`.
+    #[error("{what}: not a serialized ONNX protobuf message ({message})")]
+    Parse {
+        /// "tensor".
+        what: &'static str,
+        /// The protobuf decoder's complaint.
+        message: String,
+    },
+}
 
 /// ONNX `TensorProto.DataType` codes of the IR's dtypes, in code order.
 const CODES: [(i32, DType); 23] = [
@@ -97,20 +145,20 @@ pub fn onnx_dtype_name(code: i32) -> String {
 }
 
 /// Converts a `TensorProto` to a tensor; external data is resolved relative to `base_dir`.
-pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor, ImportError> {
+pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor, ProtoError> {
     let what =
         if t.name.is_empty() { "tensor".to_string() } else { format!("tensor `{}`", t.name) };
     tensor_from_proto_as(t, base_dir, &what)
 }
 
 /// Like [`tensor_from_proto`], with `what` naming the tensor in errors.
-pub(crate) fn tensor_from_proto_as(
+pub fn tensor_from_proto_as(
     t: &TensorProto,
     base_dir: Option<&Path>,
     what: &str,
-) -> Result<Tensor, ImportError> {
+) -> Result<Tensor, ProtoError> {
     let dtype = dtype_from_onnx(t.data_type)
-        .map_err(|dtype| ImportError::UnsupportedDtype { what: what.to_string(), dtype })?;
+        .map_err(|dtype| ProtoError::UnsupportedDtype { what: what.to_string(), dtype })?;
     let shape = proto_shape(t, what)?;
     let numel = numel(&shape)
         .ok_or_else(|| data_err(what, format!("the element count of shape {shape:?} overflows")))?;
@@ -133,11 +181,11 @@ pub(crate) fn tensor_from_proto_as(
     Tensor::new(shape, data).map_err(|e| data_err(what, e.to_string()))
 }
 
-fn data_err(what: &str, message: String) -> ImportError {
-    ImportError::TensorData { what: what.to_string(), message }
+fn data_err(what: &str, message: String) -> ProtoError {
+    ProtoError::TensorData { what: what.to_string(), message }
 }
 
-fn proto_shape(t: &TensorProto, what: &str) -> Result<Vec<usize>, ImportError> {
+fn proto_shape(t: &TensorProto, what: &str) -> Result<Vec<usize>, ProtoError> {
     t.dims
         .iter()
         .map(|&d| {
@@ -148,12 +196,12 @@ fn proto_shape(t: &TensorProto, what: &str) -> Result<Vec<usize>, ImportError> {
 }
 
 /// Number of elements of `shape`, `None` on overflow.
-pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
+pub fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
 /// Bytes `numel` elements of `dtype` take in `raw_data` (the 4- and 2-bit types packed).
-fn byte_len(numel: usize, dtype: DType, what: &str) -> Result<usize, ImportError> {
+fn byte_len(numel: usize, dtype: DType, what: &str) -> Result<usize, ProtoError> {
     let len = match dtype.coded() {
         Some(c) => packed_len(numel, c.bits()),
         None => numel.checked_mul(dtype.size_bytes()),
@@ -162,7 +210,7 @@ fn byte_len(numel: usize, dtype: DType, what: &str) -> Result<usize, ImportError
 }
 
 /// Decodes `raw_data` bytes, whose length [`byte_len`] has checked.
-fn decode_raw(b: &[u8], dtype: DType, numel: usize, what: &str) -> Result<TensorData, ImportError> {
+fn decode_raw(b: &[u8], dtype: DType, numel: usize, what: &str) -> Result<TensorData, ProtoError> {
     match dtype.coded() {
         Some(c) if c.bits() < 8 => {
             let codes = unpack(b, c.bits(), numel).ok_or_else(|| {
@@ -201,7 +249,7 @@ fn decode_typed(
     dtype: DType,
     numel: usize,
     what: &str,
-) -> Result<TensorData, ImportError> {
+) -> Result<TensorData, ProtoError> {
     let (field, len, want) = typed_field(t, dtype, numel);
     if Some(len) != want {
         let want = want.map_or_else(|| "more than can be counted".to_string(), |w| w.to_string());
@@ -241,8 +289,8 @@ struct External<'a> {
     length: Option<u64>,
 }
 
-fn external_entries<'a>(t: &'a TensorProto, what: &str) -> Result<External<'a>, ImportError> {
-    let ext_err = |message: String| ImportError::ExternalData { what: what.into(), message };
+fn external_entries<'a>(t: &'a TensorProto, what: &str) -> Result<External<'a>, ProtoError> {
+    let ext_err = |message: String| ProtoError::ExternalData { what: what.into(), message };
     let mut e = External { location: "", offset: 0, length: None };
     for kv in &t.external_data {
         let num = || {
@@ -264,11 +312,11 @@ fn external_entries<'a>(t: &'a TensorProto, what: &str) -> Result<External<'a>, 
 }
 
 /// Resolves `location` under `base`, refusing absolute paths and `..`.
-fn external_path(base: &Path, location: &str, what: &str) -> Result<PathBuf, ImportError> {
+fn external_path(base: &Path, location: &str, what: &str) -> Result<PathBuf, ProtoError> {
     let rel = Path::new(location);
     let escapes = rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
     if escapes {
-        return Err(ImportError::ExternalData {
+        return Err(ProtoError::ExternalData {
             what: what.into(),
             message: format!(
                 "location `{location}` is absolute or leaves the model's directory (`..`)"
@@ -284,8 +332,8 @@ fn read_external(
     base_dir: Option<&Path>,
     what: &str,
     want: usize,
-) -> Result<Vec<u8>, ImportError> {
-    let ext_err = |message: String| ImportError::ExternalData { what: what.into(), message };
+) -> Result<Vec<u8>, ProtoError> {
+    let ext_err = |message: String| ProtoError::ExternalData { what: what.into(), message };
     let e = external_entries(t, what)?;
     let base = base_dir.ok_or_else(|| {
         ext_err(format!(
@@ -341,11 +389,11 @@ fn encode_raw(d: &TensorData) -> Vec<u8> {
 
 /// Reads a file holding one serialized `TensorProto` (the ONNX test-data `.pb` layout);
 /// external data is resolved relative to the file's directory.
-pub fn read_tensor_pb(path: &Path) -> Result<Tensor, ImportError> {
+pub fn read_tensor_pb(path: &Path) -> Result<Tensor, ProtoError> {
     let bytes =
-        std::fs::read(path).map_err(|error| ImportError::Io { path: path.to_path_buf(), error })?;
+        std::fs::read(path).map_err(|error| ProtoError::Io { path: path.to_path_buf(), error })?;
     let proto = TensorProto::parse_from_bytes(&bytes)
-        .map_err(|e| ImportError::Parse { what: "tensor", message: e.to_string() })?;
+        .map_err(|e| ProtoError::Parse { what: "tensor", message: e.to_string() })?;
     tensor_from_proto(&proto, path.parent())
 }
 
@@ -465,7 +513,7 @@ mod tests {
         let mut p = proto(FLOAT, &[1 << 40, 1 << 20]);
         p.raw_data = vec![0; 8];
         let e = tensor_from_proto(&p, None).unwrap_err();
-        assert!(matches!(e, ImportError::TensorData { .. }), "{e}");
+        assert!(matches!(e, ProtoError::TensorData { .. }), "{e}");
         let mut p = proto(FLOAT, &[3]);
         p.float_data = vec![1.0, 2.0];
         let e = tensor_from_proto(&p, None).unwrap_err().to_string();
@@ -487,7 +535,7 @@ mod tests {
         ] {
             let e = tensor_from_proto(&proto(code, &[1]), None).unwrap_err();
             match e {
-                ImportError::UnsupportedDtype { dtype, .. } => assert_eq!(dtype, name),
+                ProtoError::UnsupportedDtype { dtype, .. } => assert_eq!(dtype, name),
                 other => panic!("{other}"),
             }
         }
@@ -531,7 +579,7 @@ mod tests {
             let mut p = proto(FLOAT, &[2]);
             external(&mut p, &[("location", bad)]);
             let e = tensor_from_proto(&p, Some(&dir)).unwrap_err();
-            assert!(matches!(e, ImportError::ExternalData { .. }), "{e}");
+            assert!(matches!(e, ProtoError::ExternalData { .. }), "{e}");
             assert!(e.to_string().contains("leaves the model's directory"), "{e}");
         }
 
