@@ -6,6 +6,8 @@
 
 use crate::driver::{self, CompileRequest, OptRequest, PassRequest, RunRequest};
 use crate::error::DriverError;
+use crate::plan_cmd;
+use crate::plan_flags::PlanFlags;
 use asplit_ir::print::PrintOptions;
 use asplit_passes::{ManagerOptions, DEFAULT_PIPELINE};
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -60,8 +62,8 @@ struct CompileArgs {
     out: Option<PathBuf>,
 
     /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the verified IR after
-    /// the pass pipeline. (Binaries, plan and ONNX partitions come with later milestones.)
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "ir")]
+    /// the pass pipeline; `plan`: OUT/plan.json, the Auto-Split solutions (docs/plan.md).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ir,plan")]
     emit: Vec<Emit>,
 
     #[command(flatten)]
@@ -69,6 +71,9 @@ struct CompileArgs {
 
     #[command(flatten)]
     pass_flags: PassFlags,
+
+    #[command(flatten)]
+    plan_flags: PlanFlags,
 }
 
 /// The pipeline and pass-manager flags, shared by compile and `opt`.
@@ -152,6 +157,8 @@ struct ModelOpts {
 enum Emit {
     /// OUT/model.air: the verified IR after the pass pipeline.
     Ir,
+    /// OUT/plan.json: the planner's solutions, the chosen one first.
+    Plan,
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,6 +178,54 @@ enum Command {
 
     /// List the registered passes with a one-line summary each.
     Passes,
+
+    /// Plan the edge-cloud split: print the solution table and write plan.json.
+    ///
+    /// Runs the default pipeline (fused layers), calibrates on --calibration DIR (or seeded
+    /// synthetic inputs, with a warning), prices every candidate split and bit allocation
+    /// with the device profiles and the uplink, and lists the solutions: the chosen one first,
+    /// Pareto-optimal ones marked, the baselines (cloud-only, edge-only-u8, neurosurgeon,
+    /// qdmp) below. No code is generated. The method and plan.json schema: docs/plan.md.
+    Plan(PlanArgs),
+
+    /// Measure this machine and write a device profile for --edge/--cloud.
+    ///
+    /// Times asplitc's interpreter kernels for about two seconds: f32 GEMM MAC/s (one thread
+    /// and all threads), memory copy bandwidth, per-layer overhead, and the efficiency of
+    /// conv, depthwise conv, matmul and elementwise ops. Integer and f16 peaks are not
+    /// measured (they run at the f32 rate). The schema is in docs/profiles.md.
+    Profile(ProfileArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ProfileArgs {
+    /// Write the TOML profile to FILE (default: print it to stdout).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// The profile's name.
+    #[arg(long, value_name = "NAME", default_value = "host")]
+    name: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct PlanArgs {
+    /// The model: an ONNX file (.onnx) or asplitc IR (.air).
+    #[arg(value_name = "MODEL")]
+    model: PathBuf,
+
+    /// Where to write plan.json.
+    #[arg(short = 'o', long = "out", value_name = "FILE", default_value = "plan.json")]
+    out: PathBuf,
+
+    #[command(flatten)]
+    model_opts: ModelOpts,
+
+    #[command(flatten)]
+    plan_flags: PlanFlags,
+
+    #[command(flatten)]
+    pass_flags: PassFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -238,14 +293,18 @@ fn command() -> clap::Command {
         "The pass pipeline, e.g. `canonicalize,fold-constants{{max-elements=1024}},dce` \
          (`asplitc passes` lists the passes) [default: {DEFAULT_PIPELINE}]"
     );
-    Cli::command().mut_arg("passes", |a| a.help(compile_help)).mut_subcommand("opt", |c| {
-        c.mut_arg("passes", |a| {
-            a.help(
-                "The pass pipeline, e.g. `canonicalize,fold-constants{max-elements=1024},dce` \
+    let plan_help = compile_help.clone();
+    Cli::command()
+        .mut_arg("passes", |a| a.help(compile_help))
+        .mut_subcommand("plan", |c| c.mut_arg("passes", |a| a.help(plan_help)))
+        .mut_subcommand("opt", |c| {
+            c.mut_arg("passes", |a| {
+                a.help(
+                    "The pass pipeline, e.g. `canonicalize,fold-constants{max-elements=1024},dce` \
                  (`asplitc passes` lists the passes) [default: none]",
-            )
+                )
+            })
         })
-    })
 }
 
 fn dispatch(cli: Cli) -> Result<(), DriverError> {
@@ -262,10 +321,21 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
             output: o.output,
             passes: o.pass_flags.request(""),
         }),
+        Some(Command::Plan(p)) => plan_cmd::plan_command(&plan_cmd::PlanRequest {
+            model: p.model,
+            input_shapes: driver::parse_input_shapes(&p.model_opts.input_shapes)?,
+            passes: p.pass_flags.request(DEFAULT_PIPELINE),
+            settings: p.plan_flags.settings()?,
+            json_out: p.out,
+        }),
         Some(Command::Passes) => {
             print!("{}", asplit_passes::registry::render_list());
             Ok(())
         }
+        Some(Command::Profile(p)) => crate::profile_cmd::run(&crate::profile_cmd::ProfileRequest {
+            out: p.out,
+            name: p.name,
+        }),
         None => {
             let c = cli.compile;
             let (Some(model), Some(out)) = (c.model, c.out) else {
@@ -275,6 +345,8 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
                 model,
                 out,
                 emit_ir: c.emit.contains(&Emit::Ir),
+                plan: c.emit.contains(&Emit::Plan).then(|| c.plan_flags.settings()).transpose()?,
+                emit_plan: c.emit.contains(&Emit::Plan),
                 print_constants: c.pass_flags.print_constants,
                 input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,
                 passes: c.pass_flags.request(DEFAULT_PIPELINE),

@@ -60,6 +60,10 @@ pub struct CompileRequest {
     pub emit_ir: bool,
     /// Print constants in full.
     pub print_constants: bool,
+    /// Plan with these settings (for `plan` and `ir` emission).
+    pub plan: Option<crate::plan_flags::PlanSettings>,
+    /// Write OUT/plan.json.
+    pub emit_plan: bool,
     /// `--input-shape` bindings.
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// The pass pipeline run after import.
@@ -175,12 +179,21 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     run_passes(&mut g, &req.passes)?;
     std::fs::create_dir_all(&req.out)
         .map_err(|e| DriverError::io("create directory", &req.out, e))?;
+    let opts = PrintOptions { print_constants: req.print_constants };
     if req.emit_ir {
-        let text = print(&g, &PrintOptions { print_constants: req.print_constants });
-        let path = req.out.join("model.air");
-        std::fs::write(&path, text).map_err(|e| DriverError::io("write", &path, e))?;
+        write_ir(&g, &req.out.join("model.air"), &opts)?;
+    }
+    if let Some(settings) = &req.plan {
+        let planned = crate::plan_cmd::make_plan(&g, settings)?;
+        if req.emit_plan {
+            crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
+        }
     }
     Ok(())
+}
+
+fn write_ir(g: &Graph, path: &Path, opts: &PrintOptions) -> Result<(), DriverError> {
+    std::fs::write(path, print(g, opts)).map_err(|e| DriverError::io("write", path, e))
 }
 
 /// Runs the run command.

@@ -67,6 +67,11 @@ pub enum DriverError {
         message: String,
     },
 
+    /// A `--calibration` / `--validate` sample folder is malformed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Samples(#[from] crate::samples::SamplesError),
+
     /// The interpreter failed.
     #[error("the reference interpreter failed: {0}")]
     #[diagnostic(code(asplitc::interp))]
@@ -81,6 +86,35 @@ pub enum DriverError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Pass(#[from] asplit_passes::PassError),
+
+    /// A device profile could not be loaded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Profile(#[from] asplit_passes::plan::profile::ProfileError),
+
+    /// Calibration or the split search failed.
+    #[error("planning failed: {message}")]
+    #[diagnostic(code(asplitc::plan), help("the planning flags are listed by `asplitc plan --help`; the method is in docs/plan.md"))]
+    Plan {
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Code generation failed (unsupported op or dtype, LLVM error).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Codegen(#[from] asplit_codegen::CodegenError),
+
+    /// Linking a compiled program failed.
+    #[error("cannot link the program: {message}")]
+    #[diagnostic(
+        code(asplitc::link),
+        help("asplitc links with the system C compiler (`$CC`, else `cc`); install gcc or clang")
+    )]
+    Link {
+        /// What went wrong.
+        message: String,
+    },
 
     /// The IR does not verify.
     #[error("the IR does not verify:\n{}", .0.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]

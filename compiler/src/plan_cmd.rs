@@ -1,0 +1,156 @@
+//! Planning in the driver: `asplitc plan MODEL` and the planning step of `asplitc MODEL -o OUT`.
+//!
+//! Loads the model, runs the default pipeline (fused layers), reads or synthesises the
+//! calibration samples, calibrates, resolves the device profiles and runs the Auto-Split
+//! search (`asplit_passes::plan`); with `--validate`, measures each solution's accuracy with
+//! the interpreter ([`crate::validate`]) and re-chooses under `--max-accuracy-drop`. Writes
+//! plan.json and prints the solution table. It does not emit binaries or Split-phase IR.
+
+use crate::driver::{load_model, run_passes, PassRequest};
+use crate::error::DriverError;
+use crate::plan_flags::PlanSettings;
+use crate::samples::{read_samples, SampleSet};
+use asplit_ir::Graph;
+use asplit_passes::plan::calibrate::{calibrate, synthetic_samples, Calibration};
+use asplit_passes::plan::layers::LayerGraph;
+use asplit_passes::plan::profile::resolve_profile;
+use asplit_passes::plan::report::{layer_names, plan_json, render_table};
+use asplit_passes::plan::search::{plan, PlanConfig};
+use asplit_passes::plan::solution::Plan;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Seed of the synthetic calibration samples (fixed: plans are reproducible).
+pub const SYNTHETIC_SEED: u64 = 0x5eed;
+
+/// `asplitc plan MODEL [flags]`.
+#[derive(Debug)]
+pub struct PlanRequest {
+    /// The model file.
+    pub model: PathBuf,
+    /// `--input-shape` bindings.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// The pipeline run before planning (the default pipeline unless `--passes`).
+    pub passes: PassRequest,
+    /// Planning settings.
+    pub settings: PlanSettings,
+    /// Where plan.json goes.
+    pub json_out: PathBuf,
+}
+
+/// A plan and what it was made from.
+#[derive(Debug)]
+pub struct Planned {
+    /// The layers of the planned graph.
+    pub layers: LayerGraph,
+    /// Calibration results.
+    pub calibration: Calibration,
+    /// The solutions.
+    pub plan: Plan,
+}
+
+/// Runs `asplitc plan`: prints the table to stdout, writes plan.json.
+pub fn plan_command(req: &PlanRequest) -> Result<(), DriverError> {
+    let mut g = load_model(&req.model, &req.input_shapes)?;
+    run_passes(&mut g, &req.passes)?;
+    let planned = make_plan(&g, &req.settings)?;
+    write_plan_json(&g, &planned, &req.json_out)?;
+    print!("{}", render_plan(&planned));
+    println!("plan written to {}", req.json_out.display());
+    Ok(())
+}
+
+/// Plans a graph that has been through the default pipeline.
+pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
+    let layers = LayerGraph::build(g).map_err(plan_error)?;
+    let (samples, synthetic) = calibration_samples(g, s)?;
+    let mut calibration = run_calibration(g, &layers, &samples)?;
+    calibration.synthetic = synthetic;
+    let config = PlanConfig {
+        bandwidth_bps: s.bandwidth_bps,
+        rtt_s: s.rtt_s,
+        edge_memory_bytes: s.edge_memory_bytes,
+        input_bits: s.input_bits,
+        act_budgets: s.act_budgets.clone(),
+        max_distortion: s.max_distortion,
+        edge: resolve_profile(&s.edge)?,
+        cloud: resolve_profile(&s.cloud)?,
+        split: s.split,
+        bits: s.bits,
+    };
+    let plan = plan(g, &layers, &calibration, &config).map_err(plan_error)?;
+    let planned = Planned { layers, calibration, plan };
+    if let Some(dir) = &s.validate {
+        let _set = read_samples(g, dir)?;
+        return Err(plan_error(format!(
+            "--validate {}: accuracy validation needs the insert-boundary pass, which this build \
+             does not have yet",
+            dir.display()
+        )));
+    }
+    Ok(planned)
+}
+
+/// The calibration samples: the folder's, or seeded synthetic ones.
+fn calibration_samples(
+    g: &Graph,
+    s: &PlanSettings,
+) -> Result<(Vec<Vec<asplit_ir::Tensor>>, bool), DriverError> {
+    match &s.calibration {
+        Some(dir) => {
+            let SampleSet { samples, .. } = read_samples(g, dir)?;
+            Ok((samples, false))
+        }
+        None => Ok((synthetic_samples(g, s.synthetic_samples, SYNTHETIC_SEED), true)),
+    }
+}
+
+/// Calibrates with a progress bar on a terminal (nothing when stderr is not one).
+fn run_calibration(
+    g: &Graph,
+    layers: &LayerGraph,
+    samples: &[Vec<asplit_ir::Tensor>],
+) -> Result<Calibration, DriverError> {
+    let bar = progress_bar((2 * samples.len()) as u64, "calibrating");
+    let mut progress = |done: usize, _total: usize| bar.set_position(done as u64);
+    let cal = calibrate(g, layers, samples, &mut progress).map_err(plan_error)?;
+    bar.finish_and_clear();
+    Ok(cal)
+}
+
+/// A progress bar drawn on stderr when it is a terminal, hidden otherwise.
+pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len).with_message(message);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The solution table with warnings.
+pub fn render_plan(p: &Planned) -> String {
+    let mut out = render_table(&p.plan, &layer_names(&p.layers));
+    for w in &p.plan.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out
+}
+
+/// Writes plan.json.
+pub fn write_plan_json(g: &Graph, p: &Planned, path: &Path) -> Result<(), DriverError> {
+    let json = plan_json(&p.plan, g, &p.layers);
+    let text = serde_json::to_string_pretty(&json).map_err(|e| DriverError::Flag {
+        flag: "plan.json",
+        message: format!("cannot serialise the plan: {e}"),
+    })?;
+    std::fs::write(path, text + "\n").map_err(|e| DriverError::io("write", path, e))
+}
+
+/// Wraps a planner-side error.
+pub fn plan_error(e: impl std::fmt::Display) -> DriverError {
+    DriverError::Plan { message: e.to_string() }
+}
