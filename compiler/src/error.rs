@@ -72,6 +72,11 @@ pub enum DriverError {
     #[diagnostic(transparent)]
     Samples(#[from] crate::samples::SamplesError),
 
+    /// A `--calibration` / `--validate` sample folder is malformed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Samples(#[from] crate::samples::SamplesError),
+
     /// The interpreter failed.
     #[error("the reference interpreter failed: {0}")]
     #[diagnostic(code(asplitc::interp))]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod npy;
 pub mod native;
 pub mod onnx;
+pub mod samples;
 pub mod plan_cmd;
 pub mod plan_flags;
 pub mod samples;
