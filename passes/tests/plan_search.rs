@@ -44,7 +44,7 @@ fn random_model(rng: &mut Rng, n: usize, bits: &[u8]) -> CostModel {
     for (l, p) in preds.iter_mut().enumerate().skip(1) {
         p.push(l - 1);
         for e in 0..l - 1 {
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 p.push(e);
             }
         }
@@ -53,7 +53,7 @@ fn random_model(rng: &mut Rng, n: usize, bits: &[u8]) -> CostModel {
     let input_elems = rng.range(1500, 4000);
     let mut layers = Vec::new();
     for _ in 0..n {
-        let has_w = rng.next() % 5 != 0;
+        let has_w = !rng.next().is_multiple_of(5);
         let base = 0.002 + rng.unit() * 0.01;
         let mut edge_q = [[0.0; 9]; 9];
         for &w in bits {
@@ -98,7 +98,7 @@ fn random_model(rng: &mut Rng, n: usize, bits: &[u8]) -> CostModel {
         });
     }
     let mut input_readers = vec![0];
-    if n > 2 && rng.next() % 3 == 0 {
+    if n > 2 && rng.next().is_multiple_of(3) {
         input_readers.push(2);
     }
     CostModel {

@@ -259,21 +259,20 @@ mod tests {
 
     /// A random layer DAG: every layer reads the input or at least one earlier layer.
     fn random_graph(rng: &mut Rng, n: usize) -> CutGraph {
-        let mut preds = vec![Vec::new(); n];
+        let mut preds: Vec<Vec<usize>> = Vec::with_capacity(n);
         let mut values = Vec::new();
         let mut input_readers = Vec::new();
         for l in 0..n {
-            let mut p: Vec<usize> = (0..l).filter(|_| rng.next() % 3 == 0).collect();
-            if l > 0 && p.is_empty() && rng.next() % 4 != 0 {
+            let mut p: Vec<usize> = (0..l).filter(|_| rng.next().is_multiple_of(3)).collect();
+            if l > 0 && p.is_empty() && !rng.next().is_multiple_of(4) {
                 p.push(l - 1);
             }
-            if p.is_empty() || rng.next() % 5 == 0 {
+            if p.is_empty() || rng.next().is_multiple_of(5) {
                 input_readers.push(l);
             }
-            preds[l] = p;
+            preds.push(p);
         }
-        for (l, ps) in preds.iter().enumerate() {
-            let _ = l;
+        for ps in &preds {
             for &p in ps {
                 // One value per producer, read by every layer listing it.
                 if !values.iter().any(|v: &CutValue| v.producer == p) {
