@@ -5,13 +5,21 @@
 //! (the builder appends, so a graph built front to back is ordered by construction; passes
 //! that insert nodes out of order call [`Graph::toposort`]). Removed nodes stay in the
 //! arena but leave `order`; printing renumbers densely, so ids never show in the text.
+//!
+//! After planning (DESIGN.md §3) a graph carries side data: its [`Phase`], a [`Placement`]
+//! (edge or cloud) per live node, and [`QuantParams`] per edge value that the edge
+//! quantizes. They live in maps beside the arenas, empty before planning, so nothing that
+//! does not plan sees them. Graph inputs are on the edge (the edge device holds the
+//! model's inputs); a value is where its producing node is.
 
 use crate::attr::Attrs;
 use crate::ops::OpKind;
+use crate::quant::QuantParams;
 use crate::shape::{ShapeCx, ShapeError};
 use crate::tensor::Tensor;
 use crate::types::TensorType;
 use cranelift_entity::{entity_impl, PrimaryMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A value (an SSA tensor).
@@ -59,6 +67,69 @@ pub struct NodeData {
     pub name: Option<String>,
 }
 
+/// Where a node runs once the graph is planned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Placement {
+    /// On the edge device (quantized).
+    Edge,
+    /// On the cloud server (float).
+    Cloud,
+}
+
+impl Placement {
+    /// The spelling in `.air` text (after `@`) and plan.json.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Edge => "edge",
+            Placement::Cloud => "cloud",
+        }
+    }
+
+    /// Parses [`Placement::name`].
+    pub fn from_name(s: &str) -> Option<Placement> {
+        match s {
+            "edge" => Some(Placement::Edge),
+            "cloud" => Some(Placement::Cloud),
+            _ => None,
+        }
+    }
+}
+
+/// How far a graph has gone through planning (DESIGN.md §1). Earlier phases (imported,
+/// canonical, fused) are all [`Phase::Dataflow`] here: they differ in which ops appear,
+/// not in side data.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// Not planned: no placements, no quantization annotations.
+    #[default]
+    Dataflow,
+    /// Every node placed, edge values annotated with their quantization.
+    Planned,
+    /// Quantization and the boundary are explicit ops (`insert-boundary` ran).
+    Split,
+}
+
+impl Phase {
+    /// The spelling in `.air` text (`phase(planned)`); `None` for [`Phase::Dataflow`],
+    /// which prints nothing.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Phase::Dataflow => None,
+            Phase::Planned => Some("planned"),
+            Phase::Split => Some("split"),
+        }
+    }
+
+    /// Parses [`Phase::name`].
+    pub fn from_name(s: &str) -> Option<Phase> {
+        match s {
+            "planned" => Some(Phase::Planned),
+            "split" => Some(Phase::Split),
+            _ => None,
+        }
+    }
+}
+
 /// A dataflow graph.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -74,6 +145,13 @@ pub struct Graph {
     pub inputs: Vec<ValueId>,
     /// Graph outputs, in order (a value may appear more than once).
     pub outputs: Vec<ValueId>,
+    /// Planning phase ([`Phase::Dataflow`] until a plan is annotated).
+    pub phase: Phase,
+    /// Placement of each live node (empty before planning; entries of removed nodes are
+    /// ignored).
+    pub placement: HashMap<NodeId, Placement>,
+    /// Quantization of edge values (graph inputs or node results) in the Planned phase.
+    pub quant: HashMap<ValueId, QuantParams>,
 }
 
 impl Graph {
@@ -150,6 +228,15 @@ impl Graph {
         let n = self.producer(v)?;
         let node = &self.nodes[n];
         (node.op == OpKind::Const).then(|| node.attrs.tensor("value").ok()).flatten()
+    }
+
+    /// Where value `v` lives: graph inputs on the edge, a node result where its node is
+    /// placed (`None` when that node has no placement).
+    pub fn value_placement(&self, v: ValueId) -> Option<Placement> {
+        match self.producer(v) {
+            None => Some(Placement::Edge),
+            Some(n) => self.placement.get(&n).copied(),
+        }
     }
 
     /// Live nodes in `order`.

@@ -24,7 +24,7 @@ pub mod verify;
 pub use activation::Activation;
 pub use attr::{Attr, AttrKind, Attrs};
 pub use coded::{CastOptions, CodedType, RoundMode};
-pub use graph::{Graph, NodeId, ValueDef, ValueId};
+pub use graph::{Graph, NodeId, Phase, Placement, ValueDef, ValueId};
 pub use ops::{OpDef, OpKind, OPS};
 pub use tensor::{Tensor, TensorData};
 pub use types::{DType, TensorType};

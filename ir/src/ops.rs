@@ -218,6 +218,12 @@ op_kinds!(
     Cast,
     QuantizeLinear,
     DequantizeLinear,
+    Quantize,
+    Dequantize,
+    Pack,
+    Unpack,
+    Send,
+    Recv,
 );
 
 impl OpKind {
@@ -282,6 +288,15 @@ const REDUCE_ATTRS: &[AttrDef] = &[a("axes", K::Ints), ad("keepdims", K::Int, D:
 const AXIS: &[AttrDef] = &[a("axis", K::Int)];
 const QUANT_ATTRS: &[AttrDef] =
     &[ad("axis", K::Int, D::Int(1)), ad("block_size", K::Int, D::Int(0))];
+/// `quantize` / `dequantize`: the parameters of an `ir::quant::QuantParams` (axis -1: per
+/// tensor).
+const BOUNDARY_QUANT_ATTRS: &[AttrDef] = &[
+    a("bits", K::Int),
+    a("scheme", K::Str),
+    a("scale", K::Floats),
+    a("zero_point", K::Ints),
+    ad("axis", K::Int, D::Int(-1)),
+];
 
 macro_rules! op {
     ($kind:ident, $mn:literal, [$($operand:literal),*], opt $opt:literal, $doc:literal,
@@ -468,6 +483,25 @@ pub static OPS: &[OpDef] = &[
     op!(DequantizeLinear, "dequantize_linear", ["x", "scale", "zero_point"], opt 1,
         "x = (q - zero_point) · scale, in scale's dtype; per tensor, per axis, or in blocks of block_size along axis.",
         attrs QUANT_ATTRS, shape shape::dequantize_linear, eval kernel::dequantize_linear),
+    op!(Quantize, "quantize", ["x"], opt 0,
+        "Auto-Split quantization of an f32 tensor to i32 codes (ir::quant): asym q = clamp(round_half_even(x / s) + z, 0, 2^bits − 1), sym q = clamp(round_half_even(x / s), −2^(bits−1)+1, 2^(bits−1)−1); one scale per tensor (axis = -1) or per channel along axis.",
+        attrs BOUNDARY_QUANT_ATTRS, shape shape::quant::quantize, eval kernel::quantize),
+    op!(Dequantize, "dequantize", ["q"], opt 0,
+        "i32 codes back to f32: x = s · (q − z), with the attributes of the matching `quantize`.",
+        attrs BOUNDARY_QUANT_ATTRS, shape shape::quant::dequantize, eval kernel::dequantize),
+    op!(Pack, "pack", ["q"], opt 0,
+        "Packs i32 codes of `bits` bits densely, LSB-first, into u8[ceil(numel · bits / 8)] (signed codes as their low bits).",
+        attrs &[a("bits", K::Int)], shape shape::quant::pack, eval kernel::pack),
+    op!(Unpack, "unpack", ["bytes"], opt 0,
+        "Unpacks u8 bytes into i32 codes of `bits` bits and the given shape (count = product of shape); signed = 1 sign-extends.",
+        attrs &[a("bits", K::Int), a("shape", K::Ints), ad("signed", K::Int, D::Int(0))],
+        shape shape::quant::unpack, eval kernel::unpack),
+    op!(Send, "send", ["x"], opt 0,
+        "Edge side of the boundary: hands tensor `slot` of the frame to the transport (identity in the interpreter). Split phase only.",
+        attrs &[a("slot", K::Int)], shape shape::quant::transfer, eval kernel::transfer),
+    op!(Recv, "recv", ["x"], opt 0,
+        "Cloud side of the boundary: receives tensor `slot` of the frame; its operand is the matching `send` (identity in the interpreter). Split phase only.",
+        attrs &[a("slot", K::Int)], shape shape::quant::transfer, eval kernel::transfer),
 ];
 
 #[cfg(test)]

@@ -8,6 +8,10 @@
 //! [`PrintOptions::print_constants`]), and as a content hash otherwise. The grammar is
 //! documented in `docs/ir.md`; [`crate::parse`] reads it back.
 //!
+//! Planned and Split graphs also print their side data: the phase after the input list
+//! (`phase(planned)`), a value's quantization after its type (`f32[1,4] quant<u4, 0.5:3>`)
+//! and a node's placement after its result types (`@edge`); see [`write_quant`].
+//!
 //! The printer never fails and never panics, even on a graph that does not verify: a value
 //! used but never defined gets a fresh number after the defined ones (the parser then
 //! rejects it as undefined), a dangling id prints as `%<invalid>`. It does not check
@@ -15,6 +19,7 @@
 
 use crate::attr::Attr;
 use crate::graph::{Graph, NodeId, ValueId};
+use crate::quant::{QuantParams, Scheme};
 use crate::tensor::{Tensor, TensorData};
 use crate::types::TensorType;
 use std::collections::HashMap;
@@ -98,6 +103,14 @@ impl Printer<'_> {
         }
     }
 
+    /// ` quant<...>` when `v` has a quantization annotation.
+    fn quant(&mut self, v: ValueId) {
+        if let Some(p) = self.g.quant.get(&v) {
+            self.out.push(' ');
+            write_quant(&mut self.out, p);
+        }
+    }
+
     fn graph(&mut self) {
         self.out.push_str("graph @");
         write_symbol(&mut self.out, &self.g.name);
@@ -109,9 +122,14 @@ impl Printer<'_> {
             self.value(v);
             self.out.push_str(": ");
             self.ty(v);
+            self.quant(v);
             self.value_name(v);
         }
-        self.out.push_str(") {\n");
+        self.out.push(')');
+        if let Some(phase) = self.g.phase.name() {
+            let _ = write!(self.out, " phase({phase})");
+        }
+        self.out.push_str(" {\n");
         for &n in &self.g.order {
             self.node(n);
         }
@@ -163,6 +181,11 @@ impl Printer<'_> {
         for (i, &v) in node.outputs.iter().enumerate() {
             self.out.push_str(if i > 0 { ", " } else { " : " });
             self.ty(v);
+            self.quant(v);
+        }
+        if let Some(p) = self.g.placement.get(&n) {
+            self.out.push_str(" @");
+            self.out.push_str(p.name());
         }
         self.out.push('\n');
     }
@@ -187,6 +210,40 @@ fn write_attr(out: &mut String, a: &Attr, opts: &PrintOptions) {
             let _ = write!(out, ": hash({hash:#018x})>");
         }
     }
+}
+
+/// A quantization annotation, after MLIR's quant dialect: `quant<u4, 0.5:3>` (asymmetric
+/// unsigned 4-bit codes, per tensor, scale 0.5, zero point 3), `quant<i8, 0.02>` (symmetric
+/// signed, zero point 0 left out), `quant<i4:0, {0.1, 0.2}>` (per channel along axis 0).
+/// `u`/`i` is the scheme (asymmetric unsigned / symmetric signed) and the number the bits.
+pub fn write_quant(out: &mut String, p: &QuantParams) {
+    let sign = match p.scheme {
+        Scheme::Asymmetric => 'u',
+        Scheme::Symmetric => 'i',
+    };
+    let _ = write!(out, "quant<{sign}{}", p.bits);
+    if let Some(axis) = p.axis {
+        let _ = write!(out, ":{axis}");
+    }
+    out.push_str(", ");
+    let braces = p.axis.is_some() || p.scale.len() != 1;
+    if braces {
+        out.push('{');
+    }
+    for (i, &s) in p.scale.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_f32(out, s);
+        let zp = p.zero_point.get(i).copied().unwrap_or(0);
+        if p.scheme == Scheme::Asymmetric || zp != 0 {
+            let _ = write!(out, ":{zp}");
+        }
+    }
+    if braces {
+        out.push('}');
+    }
+    out.push('>');
 }
 
 /// `f32[1,3,224,224]`.

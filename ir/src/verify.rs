@@ -5,9 +5,20 @@
 //! that every operand is defined before use (so `order` is topological), that result types
 //! match the shape rule, and that graph inputs and outputs are well formed. It does not
 //! check numeric contents (a constant may hold NaN) and never changes the graph.
+//!
+//! Planned and Split graphs (see [`crate::graph::Phase`]) are also checked for their
+//! planning invariants ([`check_plan`]): every live node is placed; an edge node never
+//! reads a cloud value; quantization annotations sit on f32 edge values and are valid for
+//! their shape (`QuantParams::validate`); in the Split phase, a cloud node reads an edge
+//! value only as `recv` of a `send` (constants excepted: each program embeds the constants
+//! it reads), send slots are distinct and match their recv, no annotation is left (the
+//! quantization is explicit ops), and the cloud produces every graph output whenever it
+//! runs anything. A graph that is not planned carries no annotations and no send/recv.
 
-use crate::graph::{Graph, NodeId, ValueDef, ValueId};
-use std::collections::HashSet;
+use crate::graph::{Graph, NodeId, Phase, Placement, ValueDef, ValueId};
+use crate::ops::OpKind;
+use crate::types::DType;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// One violated invariant.
@@ -35,6 +46,7 @@ pub fn verify(g: &Graph) -> Result<(), Vec<Violation>> {
         v.check_node(pos, n);
     }
     v.check_outputs();
+    check_plan(&mut v);
     if v.out.is_empty() {
         Ok(())
     } else {
@@ -164,6 +176,202 @@ impl Verifier<'_> {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The planning invariants of the module doc.
+fn check_plan(v: &mut Verifier) {
+    let g = v.g;
+    if g.phase == Phase::Dataflow {
+        let placed = g.order.iter().any(|n| g.placement.contains_key(n));
+        let quantized = g.quant.keys().any(|x| v.defined.contains(x));
+        if placed || quantized {
+            v.graph_err(
+                "placement or quantization annotations on a graph without `phase(planned)` or \
+                 `phase(split)`"
+                    .into(),
+            );
+        }
+    }
+    for (pos, &n) in g.order.iter().enumerate() {
+        if g.nodes.get(n).is_some() {
+            v.check_node_plan(pos, n);
+        }
+    }
+    if g.phase != Phase::Dataflow {
+        v.check_quant();
+    }
+    if g.phase == Phase::Split {
+        v.check_slots();
+        v.check_split_outputs();
+    }
+}
+
+impl Verifier<'_> {
+    /// True when `x` is produced by a `const` node (readable from either side).
+    fn is_const(&self, x: ValueId) -> bool {
+        self.g
+            .producer(x)
+            .is_some_and(|p| self.g.nodes.get(p).is_some_and(|d| d.op == OpKind::Const))
+    }
+
+    fn check_node_plan(&mut self, pos: usize, n: NodeId) {
+        let g = self.g;
+        let node = &g.nodes[n];
+        let boundary = matches!(node.op, OpKind::Send | OpKind::Recv);
+        if boundary && g.phase != Phase::Split {
+            self.node_err(pos, n, format!("`{}` appears only in a `phase(split)` graph", node.op));
+        }
+        if g.phase == Phase::Dataflow {
+            return;
+        }
+        let Some(&place) = g.placement.get(&n) else {
+            self.node_err(pos, n, "has no placement (`@edge` or `@cloud`)".into());
+            return;
+        };
+        match (node.op, place) {
+            (OpKind::Send, Placement::Cloud) => {
+                self.node_err(pos, n, "`send` runs on the edge".into())
+            }
+            (OpKind::Recv, Placement::Edge) => {
+                self.node_err(pos, n, "`recv` runs on the cloud".into())
+            }
+            _ => {}
+        }
+        for (i, &x) in node.inputs.iter().enumerate() {
+            if self.is_const(x) || g.values.get(x).is_none() {
+                continue;
+            }
+            match (place, g.value_placement(x)) {
+                (Placement::Edge, Some(Placement::Cloud)) => self.node_err(
+                    pos,
+                    n,
+                    format!("runs on the edge but operand {i} is produced on the cloud"),
+                ),
+                (Placement::Cloud, Some(Placement::Edge)) if g.phase == Phase::Split => {
+                    let from_send = g.producer(x).is_some_and(|p| g.nodes[p].op == OpKind::Send);
+                    if !(node.op == OpKind::Recv && from_send) {
+                        self.node_err(
+                            pos,
+                            n,
+                            format!(
+                                "runs on the cloud but reads operand {i}, an edge value, directly \
+                                 (only `recv` of a `send` crosses the boundary)"
+                            ),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Where a value is defined, for messages: its producer's position, or the graph.
+    fn value_err(&mut self, x: ValueId, positions: &HashMap<NodeId, usize>, message: String) {
+        match self.g.producer(x).and_then(|p| positions.get(&p).map(|&pos| (p, pos))) {
+            Some((p, pos)) => self.node_err(pos, p, message),
+            None => self.graph_err(message),
+        }
+    }
+
+    /// Quantization annotations: f32 edge values, parameters valid for the shape; none left
+    /// in the Split phase.
+    fn check_quant(&mut self) {
+        let g = self.g;
+        let positions: HashMap<NodeId, usize> =
+            g.order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let mut annotated: Vec<ValueId> =
+            g.quant.keys().copied().filter(|x| self.defined.contains(x)).collect();
+        annotated.sort();
+        for x in annotated {
+            let (ty, p) = (&g.values[x].ty, &g.quant[&x]);
+            let what = match g.values[x].def {
+                ValueDef::Input(i) => format!("graph input {i}"),
+                ValueDef::Node(_, r) => format!("result {r}"),
+            };
+            if g.phase == Phase::Split {
+                let m = format!("{what} keeps a quantization annotation in the Split phase (insert-boundary makes it explicit ops)");
+                self.value_err(x, &positions, m);
+                continue;
+            }
+            if ty.dtype != DType::F32 {
+                self.value_err(
+                    x,
+                    &positions,
+                    format!("{what} is {ty}; only f32 values are quantized"),
+                );
+            }
+            if g.value_placement(x) != Some(Placement::Edge) {
+                self.value_err(x, &positions, format!("{what} is quantized but not on the edge"));
+            }
+            if let Err(e) = p.validate(&ty.shape) {
+                self.value_err(x, &positions, format!("{what}: bad quantization for {ty}: {e}"));
+            }
+        }
+    }
+
+    /// Send slots are distinct; each recv reads a send with its own slot.
+    fn check_slots(&mut self) {
+        let g = self.g;
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        for (pos, &n) in g.order.iter().enumerate() {
+            let Some(node) = g.nodes.get(n) else { continue };
+            let slot = node.attrs.int("slot").ok();
+            match node.op {
+                OpKind::Send => {
+                    if let Some(s) = slot {
+                        if let Some(first) = seen.insert(s, pos) {
+                            self.node_err(
+                                pos,
+                                n,
+                                format!("slot {s} is already sent by node {first}"),
+                            );
+                        }
+                    }
+                }
+                OpKind::Recv => {
+                    let send = node.inputs.first().and_then(|&x| g.producer(x));
+                    let send_slot = send
+                        .filter(|&p| g.nodes[p].op == OpKind::Send)
+                        .map(|p| g.nodes[p].attrs.int("slot").ok());
+                    match send_slot {
+                        None => {
+                            self.node_err(pos, n, "`recv` must read the result of a `send`".into())
+                        }
+                        Some(s) if s != slot => self.node_err(
+                            pos,
+                            n,
+                            format!("`recv` slot {slot:?} differs from its `send`'s slot {s:?}"),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// When the cloud runs anything, it returns every graph output.
+    fn check_split_outputs(&mut self) {
+        let g = self.g;
+        let cloud_runs = g.order.iter().any(|n| {
+            g.placement.get(n) == Some(&Placement::Cloud)
+                && g.nodes.get(*n).is_some_and(|d| d.op != OpKind::Const)
+        });
+        if !cloud_runs {
+            return;
+        }
+        for (i, &x) in g.outputs.iter().enumerate() {
+            if g.values.get(x).is_some()
+                && !self.is_const(x)
+                && g.value_placement(x) == Some(Placement::Edge)
+            {
+                self.graph_err(format!(
+                    "output {i} is an edge value, but the cloud returns the outputs: it must cross \
+                     the boundary"
+                ));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! its operands and attributes from an [`super::EvalCx`] and returns the result tensors.
 //! This file holds no logic.
 
+pub use super::boundary::{dequantize, pack, quantize, transfer, unpack};
 pub use super::elementwise::{binary, cast, unary, variadic, where_};
 pub use super::epilogue::{affine, conv, conv_transpose, gemm, matmul};
 pub use super::movement::{

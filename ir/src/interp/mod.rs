@@ -4,6 +4,7 @@
 //! Simple and obviously correct beats clever: kernels are plain loops, except Conv, Gemm
 //! and MatMul, which go through im2col and the `matrixmultiply` GEMM.
 
+mod boundary;
 mod common;
 mod conv;
 mod elementwise;

@@ -182,7 +182,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An integer literal as i64.
-    fn int_lit(&mut self, ctx: &str) -> PResult<(i64, Span)> {
+    pub(super) fn int_lit(&mut self, ctx: &str) -> PResult<(i64, Span)> {
         let t = self.peek();
         let (text, span) = (self.text(t), (t.start, t.end));
         if t.tok != Tok::Number || classify(text) != NumClass::Int {
@@ -220,7 +220,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn f32_lit(&mut self, ctx: &str) -> PResult<f32> {
+    pub(super) fn f32_lit(&mut self, ctx: &str) -> PResult<f32> {
         let (text, span) = self.float_text(ctx)?;
         let v = text.parse::<f32>().map_err(|_| out_of_range(&text, "f32", span))?;
         finite_unless_inf(v.is_infinite(), &text, "f32", span)?;

@@ -8,15 +8,20 @@
 //! mistyped or missing attributes, undefined or redefined values, result and type count
 //! mismatches, numbers that do not fit their dtype, and tensors too large to materialize.
 //!
+//! Planning annotations (`phase(...)`, `quant<...>`, `@edge`/`@cloud`) are read by
+//! [`annot`] into the graph's side maps.
+//!
 //! The parser does not run shape rules (result types are taken as written; the verifier
 //! checks them) and never panics, whatever the input.
 
+mod annot;
 mod lex;
 mod literal;
 
 use crate::attr::Attrs;
 use crate::graph::{Graph, ValueId};
 use crate::ops::{OpDef, OpKind, OPS};
+use crate::quant::QuantParams;
 use crate::types::{DType, TensorType};
 use lex::{Lexer, Tok, Token};
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -306,6 +311,9 @@ impl<'a> Parser<'a> {
                 return Err(self.expected("`,` or `)` after graph input"));
             }
         }
+        if let Some(phase) = self.opt_phase()? {
+            self.g.phase = phase;
+        }
         self.expect_punct('{', "to open the graph body")?;
         Ok(())
     }
@@ -315,6 +323,7 @@ impl<'a> Parser<'a> {
         let (name, span) = self.value_def("for a graph input")?;
         self.expect_punct(':', &format!("after graph input `%{name}`"))?;
         let (ty, _) = self.ty()?;
+        let quant = self.opt_quant()?;
         let vname = match self.peek().tok.clone() {
             Tok::Str(s) => {
                 self.bump();
@@ -323,6 +332,9 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         let v = self.g.add_input(vname, ty);
+        if let Some(p) = quant {
+            self.g.quant.insert(v, p);
+        }
         self.values.insert(name, (v, span));
         Ok(())
     }
@@ -409,11 +421,19 @@ impl<'a> Parser<'a> {
         if results.len() != expected {
             return Err(result_count_problem(def, expected, results.len(), lhs_span));
         }
-        let types = self.result_types(results.len())?;
+        let (types, quants): (Vec<TensorType>, Vec<_>) =
+            self.result_types(results.len())?.into_iter().unzip();
+        let placement = self.opt_placement()?;
         let n = self.g.add_node_typed(op, attrs, inputs, types);
+        if let Some(p) = placement {
+            self.g.placement.insert(n, p);
+        }
         let outputs = self.g.nodes.get(n).map(|d| d.outputs.clone()).unwrap_or_default();
-        for ((name, span), v) in results.into_iter().zip(outputs) {
+        for (((name, span), v), q) in results.into_iter().zip(outputs).zip(quants) {
             self.values.insert(name, (v, span));
+            if let Some(q) = q {
+                self.g.quant.insert(v, q);
+            }
         }
         Ok(())
     }
@@ -440,8 +460,8 @@ impl<'a> Parser<'a> {
         Ok(results)
     }
 
-    /// `: T1, T2` when there are results.
-    fn result_types(&mut self, count: usize) -> PResult<Vec<TensorType>> {
+    /// `: T1, T2` when there are results, each type possibly followed by `quant<...>`.
+    fn result_types(&mut self, count: usize) -> PResult<Vec<(TensorType, Option<QuantParams>)>> {
         if self.eat_punct(':').is_none() {
             if count == 0 {
                 return Ok(Vec::new());
@@ -453,7 +473,7 @@ impl<'a> Parser<'a> {
         loop {
             let (ty, s) = self.ty()?;
             span.1 = s.1;
-            types.push(ty);
+            types.push((ty, self.opt_quant()?));
             if self.eat_punct(',').is_none() {
                 break;
             }

@@ -10,9 +10,18 @@
 //! the quantized dtype. The quantized dtypes are u8, i8, u16, i16, the
 //! coded integers (u4, i4, u2, i2) and the coded floats f8e4m3fn, f8e4m3fnuz, f8e5m2,
 //! f8e5m2fnuz and f4e2m1; dequantize also takes i32. Quantize gives dtype `to`; dequantize
-//! gives the scale's dtype. Nothing here computes values.
+//! gives the scale's dtype.
+//!
+//! Also the boundary ops of the Split phase (DESIGN.md §8): `quantize` (f32 → i32 codes)
+//! and `dequantize` (i32 → f32) with the attributes of an [`crate::quant::QuantParams`]
+//! (`bits`, `scheme`, `scale`, `zero_point`, `axis`, -1 meaning per tensor; converted by
+//! [`params_from_attrs`] / [`params_to_attrs`] and checked by `QuantParams::validate`),
+//! `pack` (i32 codes → u8 bytes), `unpack` (u8 bytes → i32 codes of a given shape), and
+//! `send` / `recv` (the same type in and out). Nothing here computes values.
 
 use super::{ShapeCx, ShapeError, ShapeResult};
+use crate::attr::{Attr, Attrs};
+use crate::quant::{packed_len, QuantParams, Scheme};
 use crate::types::{DType, TensorType};
 
 /// True for the dtypes quantize produces and dequantize reads (besides i32).
@@ -106,6 +115,129 @@ pub fn dequantize_linear(cx: &ShapeCx) -> ShapeResult {
     }
     check_params(cx, x.dtype)?;
     cx.one(TensorType::new(cx.input(1)?.dtype, x.shape.clone()))
+}
+
+/// The [`QuantParams`] written as `quantize` / `dequantize` attributes; `Err` says which
+/// attribute is missing, mistyped or out of range (not yet validated against a shape).
+pub fn params_from_attrs(attrs: &Attrs) -> Result<QuantParams, String> {
+    let bits = attrs.int("bits").map_err(|e| e.to_string())?;
+    let bits = u8::try_from(bits)
+        .ok()
+        .filter(|b| (1..=16).contains(b))
+        .ok_or_else(|| format!("attribute `bits` = {bits} is outside 1..=16"))?;
+    let name = attrs.str("scheme").map_err(|e| e.to_string())?;
+    let scheme = Scheme::from_name(name)
+        .ok_or_else(|| format!("attribute `scheme` = \"{name}\" is not \"asym\" or \"sym\""))?;
+    let scale = attrs.floats("scale").map_err(|e| e.to_string())?.to_vec();
+    let zero_point = attrs
+        .ints("zero_point")
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|&z| i32::try_from(z).map_err(|_| format!("zero point {z} does not fit in i32")))
+        .collect::<Result<Vec<i32>, String>>()?;
+    let axis = match attrs.get("axis") {
+        None => -1,
+        Some(_) => attrs.int("axis").map_err(|e| e.to_string())?,
+    };
+    let axis = match axis {
+        -1 => None,
+        a => Some(usize::try_from(a).map_err(|_| {
+            format!("attribute `axis` = {a} must be a channel axis ≥ 0, or -1 (per tensor)")
+        })?),
+    };
+    Ok(QuantParams { bits, scheme, scale, zero_point, axis })
+}
+
+/// The attributes of a `quantize` / `dequantize` node applying `p`.
+pub fn params_to_attrs(p: &QuantParams) -> Attrs {
+    Attrs::new()
+        .with("bits", Attr::Int(p.bits as i64))
+        .with("scheme", Attr::Str(p.scheme.name().to_string()))
+        .with("scale", Attr::Floats(p.scale.clone()))
+        .with("zero_point", Attr::Ints(p.zero_point.iter().map(|&z| z as i64).collect()))
+        .with("axis", Attr::Int(p.axis.map_or(-1, |a| a as i64)))
+}
+
+/// Reads and validates the quantization attributes against operand 0's shape.
+fn checked_params(cx: &ShapeCx) -> Result<QuantParams, ShapeError> {
+    let x = cx.input(0)?;
+    let p = params_from_attrs(cx.attrs).map_err(|m| cx.err(m))?;
+    p.validate(&x.shape).map_err(|e| cx.err(format!("{e} (operand `x` is {x})")))?;
+    Ok(p)
+}
+
+/// `quantize`: f32 `x` → i32 codes of the same shape.
+pub fn quantize(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    let x = cx.input(0)?;
+    if x.dtype != DType::F32 {
+        return Err(cx.err(format!("operand `x` is {}, expected f32", x.dtype)));
+    }
+    checked_params(cx)?;
+    cx.one(TensorType::new(DType::I32, x.shape.clone()))
+}
+
+/// `dequantize`: i32 codes → f32 of the same shape.
+pub fn dequantize(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    let q = cx.input(0)?;
+    if q.dtype != DType::I32 {
+        return Err(cx.err(format!("operand `q` is {}, expected i32 codes", q.dtype)));
+    }
+    checked_params(cx)?;
+    cx.one(TensorType::new(DType::F32, q.shape.clone()))
+}
+
+/// The `bits` attribute as a code width in 1..=16.
+fn code_bits(cx: &ShapeCx) -> Result<u8, ShapeError> {
+    let b = cx.int("bits")?;
+    u8::try_from(b)
+        .ok()
+        .filter(|b| (1..=16).contains(b))
+        .ok_or_else(|| cx.err(format!("attribute `bits` = {b} is outside 1..=16")))
+}
+
+/// `pack`: i32 codes → `u8[ceil(numel · bits / 8)]`.
+pub fn pack(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    let q = cx.input(0)?;
+    if q.dtype != DType::I32 {
+        return Err(cx.err(format!("operand `q` is {}, expected i32 codes", q.dtype)));
+    }
+    let bits = code_bits(cx)?;
+    cx.one(TensorType::new(DType::U8, [packed_len(q.numel(), bits)]))
+}
+
+/// `unpack`: `u8[ceil(count · bits / 8)]` → i32 codes of attribute `shape`.
+pub fn unpack(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    let b = cx.input(0)?;
+    let bits = code_bits(cx)?;
+    cx.flag("signed")?;
+    let shape = cx
+        .ints("shape")?
+        .iter()
+        .map(|&d| cx.dim("a dimension of attribute `shape`", d as i128))
+        .collect::<Result<Vec<usize>, ShapeError>>()?;
+    cx.check_size("attribute `shape`", &shape)?;
+    let count: usize = shape.iter().product();
+    let want = packed_len(count, bits);
+    if b.dtype != DType::U8 || b.shape != [want] {
+        return Err(cx.err(format!(
+            "operand `bytes` is {b}, expected u8[{want}] ({count} codes of {bits} bits)"
+        )));
+    }
+    cx.one(TensorType::new(DType::I32, shape))
+}
+
+/// `send` / `recv`: the operand's type, unchanged; `slot` ≥ 0.
+pub fn transfer(cx: &ShapeCx) -> ShapeResult {
+    cx.check_operands()?;
+    let slot = cx.int("slot")?;
+    if !(0..=u16::MAX as i64).contains(&slot) {
+        return Err(cx.err(format!("attribute `slot` = {slot} is outside 0..=65535")));
+    }
+    cx.one(cx.input(0)?.clone())
 }
 
 #[cfg(test)]
