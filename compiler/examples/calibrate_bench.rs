@@ -1,22 +1,21 @@
 //! Times calibration (`asplit_passes::plan::calibrate`) of an ONNX model after the default
-//! pipeline on seeded synthetic samples: `cargo run --release -p asplitc --example
-//! calibrate_bench -- MODEL.onnx [SAMPLES]` (default 32). Prints the layer count, the time of
+//! pipeline: `cargo run --release -p asplitc --example calibrate_bench -- MODEL.onnx [N|DIR]`
+//! calibrates on N seeded synthetic samples (default 32) or on the sample folder DIR
+//! (`asplitc::samples` layout). Prints the layer count, the time of
 //! import + pipeline and of calibration, and a few distortion figures. A measurement tool,
 //! not a test: it asserts nothing about the time.
 
 use asplit_passes::plan::calibrate::{calibrate, synthetic_samples};
 use asplit_passes::plan::layers::LayerGraph;
 use asplitc::driver::{load_model, run_passes, PassRequest};
+use asplitc::samples::read_samples;
 use std::path::PathBuf;
 use std::time::Instant;
 
 fn main() -> miette::Result<()> {
     let mut args = std::env::args().skip(1);
     let model = PathBuf::from(args.next().ok_or_else(|| miette::miette!("usage: MODEL [N]"))?);
-    let count: usize = match args.next() {
-        Some(n) => n.parse().map_err(|e| miette::miette!("sample count `{n}`: {e}"))?,
-        None => 32,
-    };
+    let source = args.next().unwrap_or_else(|| "32".into());
     let t0 = Instant::now();
     let mut g = load_model(&model, &[])?;
     run_passes(&mut g, &PassRequest::new(asplit_passes::DEFAULT_PIPELINE))?;
@@ -27,7 +26,13 @@ fn main() -> miette::Result<()> {
         layers.len(),
         t0.elapsed()
     );
-    let samples = synthetic_samples(&g, count, 0);
+    let samples = if std::path::Path::new(&source).is_dir() {
+        read_samples(&g, std::path::Path::new(&source))?.samples
+    } else {
+        let n = source.parse().map_err(|e| miette::miette!("sample count `{source}`: {e}"))?;
+        synthetic_samples(&g, n, 0)
+    };
+    let count = samples.len();
     let t1 = Instant::now();
     let mut last = Instant::now();
     let cal = calibrate(&g, &layers, &samples, &mut |done, total| {
