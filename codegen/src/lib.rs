@@ -14,5 +14,6 @@ pub mod target;
 pub mod testing;
 
 pub use error::CodegenError;
+pub use inkwell;
 pub use forward::{lower_graph, LowerOptions, Lowered};
 pub use target::{Target, TargetSpec};

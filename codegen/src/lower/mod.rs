@@ -12,8 +12,12 @@
 //! This file builds no kernel itself; the generators live in one file per op family. It does
 //! not decide where buffers live (see `arena`) nor call the kernels (see `forward`).
 
+pub mod conv;
 pub mod elementwise;
+pub mod gemm;
 pub mod math;
+pub mod microkernel;
+pub mod pack;
 
 use crate::error::CodegenError;
 use asplit_ir::{DType, Graph, NodeId, OpKind, Tensor, ValueId};
@@ -40,8 +44,23 @@ pub type Generator = for<'a, 'ctx> fn(
 /// never becomes a kernel). One line per op.
 pub fn generator(op: OpKind) -> Option<Generator> {
     let g: Generator = match op {
-        OpKind::Identity => elementwise::lower_unary,
-        OpKind::Relu => elementwise::lower_unary,
+        OpKind::Conv => conv::lower_conv,
+        OpKind::ConvTranspose => conv::lower_conv_transpose,
+        OpKind::Gemm => gemm::lower_gemm,
+        OpKind::MatMul => gemm::lower_matmul,
+        OpKind::Identity
+        | OpKind::Relu
+        | OpKind::LeakyRelu
+        | OpKind::Clip
+        | OpKind::Sigmoid
+        | OpKind::Tanh
+        | OpKind::HardSigmoid
+        | OpKind::HardSwish
+        | OpKind::Erf
+        | OpKind::Gelu
+        | OpKind::Exp
+        | OpKind::Log
+        | OpKind::Sqrt => elementwise::lower_unary,
         _ => return None,
     };
     Some(g)
