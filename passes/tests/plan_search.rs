@@ -342,3 +342,140 @@ fn forced_split_and_bits() {
     assert_eq!(f.distortion, 0.0);
     assert_eq!(f.transmit_bytes, 0);
 }
+
+/// (weight elems, output elems, MACs, preds) of ResNet-50's fused layers at 224×224 (stem
+/// conv + max-pool, bottlenecks with the residual add fused into the last 1×1 conv, the
+/// downsampling 1×1 convs, global pool + fc).
+fn resnet50_layers() -> Vec<(u64, u64, u64, Vec<usize>)> {
+    let mut out: Vec<(u64, u64, u64, Vec<usize>)> = Vec::new();
+    // Stem: 7×7/2 conv 3→64 then 3×3/2 max-pool: 56×56×64 leaves the layer.
+    out.push((7 * 7 * 3 * 64, 56 * 56 * 64, 112 * 112 * 64 * 7 * 7 * 3, vec![]));
+    let (mut cin, mut hw, mut block_in) = (64u64, 56u64, 0usize);
+    for (stage, (&width, &blocks)) in [64u64, 128, 256, 512].iter().zip(&[3, 4, 6, 3]).enumerate() {
+        for b in 0..blocks {
+            let stride = if b == 0 && stage > 0 { 2 } else { 1 };
+            let hw_out = hw / stride;
+            let c1 = out.len();
+            out.push((cin * width, hw * hw * width, hw * hw * width * cin, vec![block_in]));
+            out.push((
+                9 * width * width,
+                hw_out * hw_out * width,
+                hw_out * hw_out * width * width * 9,
+                vec![c1],
+            ));
+            let skip = if b == 0 {
+                let d = out.len();
+                let macs = hw_out * hw_out * 4 * width * cin;
+                out.push((cin * 4 * width, hw_out * hw_out * 4 * width, macs, vec![block_in]));
+                d
+            } else {
+                block_in
+            };
+            let c2 = out.len() - if b == 0 { 2 } else { 1 };
+            let macs = hw_out * hw_out * 4 * width * width;
+            out.push((width * 4 * width, hw_out * hw_out * 4 * width, macs, vec![c2, skip]));
+            block_in = out.len() - 1;
+            cin = 4 * width;
+            hw = hw_out;
+        }
+    }
+    // Global average pool joins the last conv; fc 2048→1000.
+    out.push((2048 * 1000, 1000, 2048 * 1000, vec![block_in]));
+    out
+}
+
+/// A ResNet-50-scale cost model with a roofline-like latency (Pi-4-like edge, GPU cloud).
+fn resnet50_model(bandwidth_bps: f64) -> CostModel {
+    let spec = resnet50_layers();
+    let n = spec.len();
+    let bits: Vec<u8> = (2..=8).collect();
+    let edge = |macs: u64, bytes: f64, int: bool| {
+        let peak = if int { 48e9 * 0.3 } else { 24e9 * 0.3 };
+        (macs as f64 / peak).max(bytes / 5.5e9) + 50e-6
+    };
+    let mut layers = Vec::new();
+    for (i, (w, o, macs, _)) in spec.iter().enumerate() {
+        let mut edge_q = [[0.0; 9]; 9];
+        for &wb in &bits {
+            for &ab in &bits {
+                let bytes = (*w as f64 * f64::from(wb) + 2.0 * *o as f64 * f64::from(ab)) / 8.0;
+                edge_q[wb as usize][ab as usize] = edge(*macs, bytes, true);
+            }
+        }
+        let mut dw = [0.0; 9];
+        let mut da = [0.0; 9];
+        for &b in &bits {
+            let f = 4f64.powi(-i32::from(b));
+            dw[b as usize] = 0.5 * f * (1.0 + (i % 7) as f64 / 7.0);
+            da[b as usize] = 0.8 * f * (1.0 + (i % 5) as f64 / 5.0);
+        }
+        layers.push(LayerCost {
+            weight_elems: *w,
+            bias_elems: *w / 1000,
+            output_elems: *o,
+            edge_q,
+            edge_f32: edge(*macs, (*w as f64 + 2.0 * *o as f64) * 4.0, false),
+            cloud: *macs as f64 / 10e12 + 10e-6,
+            dw,
+            da,
+        });
+    }
+    let id = ids(n);
+    let values = (0..n)
+        .map(|l| ValueCost {
+            id: id[l],
+            producer: l,
+            readers: (0..n).filter(|&r| spec[r].3.contains(&l)).collect(),
+            is_output: l == n - 1,
+            elems: spec[l].1,
+            rank: 4,
+            raw_bits: None,
+        })
+        .collect();
+    CostModel {
+        layers,
+        preds: spec.iter().map(|s| s.3.clone()).collect(),
+        values,
+        inputs: vec![InputCost { readers: vec![0], elems: 3 * 224 * 224, rank: 4, raw_bits: None }],
+        bits,
+        bandwidth_bps,
+        rtt_s: 0.0,
+        edge_memory_bytes: 4 << 20,
+        input_bits: 8,
+        max_distortion: Some(0.05),
+    }
+}
+
+#[test]
+fn resnet50_scale_plans_quickly_and_sends_less_than_the_frame() {
+    assert_eq!(resnet50_layers().len(), 54);
+    for mbps in [1.0, 3.0, 10.0, 20.0] {
+        let model = resnet50_model(mbps * 1e6);
+        assert_eq!(model.t0_bytes(), 150_528);
+        for max_distortion in [Some(0.05), None] {
+            let mut model = model.clone();
+            model.max_distortion = max_distortion;
+            let start = std::time::Instant::now();
+            let plan = plan_model(&model, &options()).unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            let c = &plan.solutions[0];
+            eprintln!(
+                "{mbps} Mbps, budget {max_distortion:?}: {secs:.2} s, {} solutions, chosen split \
+                 {} ({}), {:.1} ms, {} B sent; warnings {:?}",
+                plan.solutions.len(),
+                c.split,
+                c.method,
+                c.latency.total * 1e3,
+                c.transmit_bytes,
+                plan.warnings
+            );
+            assert!(secs < 10.0, "{mbps} Mbps: planning took {secs:.1} s");
+            for s in plan.solutions.iter().filter(|s| s.kind == SolutionKind::AutoSplit) {
+                assert!(s.transmit_bytes <= 150_528);
+            }
+            for b in plan.solutions.iter().filter(|s| s.kind.is_baseline() && s.feasible) {
+                assert!(c.latency.total <= b.latency.total, "{} beats the chosen", b.kind.name());
+            }
+        }
+    }
+}

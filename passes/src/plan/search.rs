@@ -45,10 +45,10 @@ use asplit_ir::types::DType;
 pub const ACT_BUDGETS: [f64; 4] = [2.0, 4.0, 6.0, 8.0];
 
 /// Most Pareto labels the exact search keeps per layer before giving up on a cut.
-pub const LABEL_CAP: usize = 4096;
+pub const LABEL_CAP: usize = 20_000;
 
 /// Most label extensions the exact search spends on one plan.
-pub const WORK_LIMIT: u64 = 300_000_000;
+pub const WORK_LIMIT: u64 = 1_000_000_000;
 
 /// Planner settings (`asplitc plan` flags).
 #[derive(Clone, Debug)]
@@ -498,11 +498,12 @@ fn pareto_labels(mut labels: Vec<Label>, work: &mut u64) -> Option<Vec<Label>> {
     });
     let mut kept: Vec<Label> = Vec::new();
     for l in labels {
-        *work += kept.len() as u64 + 1;
+        let scanned = kept.iter().position(|k| k.dominates(&l));
+        *work += scanned.map_or(kept.len(), |i| i + 1) as u64 + 1;
         if *work > WORK_LIMIT {
             return None;
         }
-        if !kept.iter().any(|k| k.dominates(&l)) {
+        if scanned.is_none() {
             kept.push(l);
         }
     }
