@@ -159,6 +159,12 @@ enum Emit {
     Ir,
     /// OUT/plan.json: the planner's solutions, the chosen one first.
     Plan,
+    /// OUT/edge: the compiled program (for now only with --split edge-only --bits f32).
+    Bin,
+    /// OUT/edge.ll: the program's LLVM IR after optimisation.
+    Llvm,
+    /// OUT/edge.o: the program's object file.
+    Obj,
 }
 
 #[derive(Subcommand, Debug)]
@@ -347,12 +353,36 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
                 emit_ir: c.emit.contains(&Emit::Ir),
                 plan: c.emit.contains(&Emit::Plan).then(|| c.plan_flags.settings()).transpose()?,
                 emit_plan: c.emit.contains(&Emit::Plan),
+                native: native_request(&c.emit, &c.plan_flags)?,
                 print_constants: c.pass_flags.print_constants,
                 input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,
                 passes: c.pass_flags.request(DEFAULT_PIPELINE),
             })
         }
     }
+}
+
+/// The native code asked for: `--emit bin,llvm,obj`, or any explicit `--split` (which
+/// implies the program); `None` when neither.
+fn native_request(
+    emit: &[Emit],
+    flags: &PlanFlags,
+) -> Result<Option<driver::NativeRequest>, DriverError> {
+    let split = crate::plan_flags::parse_split(&flags.split)?;
+    let bits = crate::plan_flags::parse_bits(&flags.bits)?;
+    let (bin, llvm, obj) =
+        (emit.contains(&Emit::Bin), emit.contains(&Emit::Llvm), emit.contains(&Emit::Obj));
+    let implied = split != asplit_passes::plan::solution::SplitChoice::Auto;
+    if !(bin || llvm || obj || implied) {
+        return Ok(None);
+    }
+    Ok(Some(driver::NativeRequest {
+        emit_bin: bin || implied,
+        emit_llvm: llvm,
+        emit_obj: obj,
+        split,
+        bits,
+    }))
 }
 
 /// clap marks MODEL and -o as required without a subcommand; this covers the impossible
