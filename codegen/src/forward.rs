@@ -88,7 +88,7 @@ fn lower_kernels<'ctx>(
     let mut out = HashMap::new();
     for (i, &n) in todo.iter().enumerate() {
         let op = g.nodes[n].op;
-        let gen = lower::generator(op).ok_or_else(|| cx.unsupported(g, n, "no generator"))?;
+        let gen = lower::generator(op).ok_or_else(|| cx.unsupported(g, n, "this op"))?;
         out.insert(n, gen(cx, g, n)?);
         progress(i + 1, todo.len());
     }

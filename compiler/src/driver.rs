@@ -64,10 +64,27 @@ pub struct CompileRequest {
     pub plan: Option<crate::plan_flags::PlanSettings>,
     /// Write OUT/plan.json.
     pub emit_plan: bool,
+    /// Generate native code (OUT/edge, .ll, .o).
+    pub native: Option<NativeRequest>,
     /// `--input-shape` bindings.
     pub input_shapes: Vec<(String, Vec<usize>)>,
     /// The pass pipeline run after import.
     pub passes: PassRequest,
+}
+
+/// The native code a compile asks for.
+#[derive(Debug, Clone)]
+pub struct NativeRequest {
+    /// Link OUT/edge.
+    pub emit_bin: bool,
+    /// Write OUT/edge.ll.
+    pub emit_llvm: bool,
+    /// Write OUT/edge.o.
+    pub emit_obj: bool,
+    /// `--split`.
+    pub split: asplit_passes::plan::solution::SplitChoice,
+    /// `--bits`.
+    pub bits: asplit_passes::plan::solution::BitsChoice,
 }
 
 /// `asplitc run MODEL --input … (--output-dir D | --output …)`.
@@ -189,6 +206,41 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
             crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
         }
     }
+    if let Some(native) = &req.native {
+        compile_native(&g, &req.out, native)?;
+    }
+    Ok(())
+}
+
+/// Writes OUT/edge (and .ll/.o): for now the whole model in f32 on the edge.
+fn compile_native(g: &Graph, out: &Path, req: &NativeRequest) -> Result<(), DriverError> {
+    use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
+    let not_yet = |flag: &'static str, what: String| DriverError::Flag {
+        flag,
+        message: format!(
+            "code generation for {what} is not implemented yet (planner/split issues);              only --split edge-only --bits f32 compiles for now"
+        ),
+    };
+    match req.split {
+        SplitChoice::EdgeOnly => {}
+        SplitChoice::Auto => return Err(not_yet("--split", "`auto`".into())),
+        SplitChoice::CloudOnly => return Err(not_yet("--split", "`cloud-only`".into())),
+        SplitChoice::Layer(n) => return Err(not_yet("--split", format!("a split at layer {n}"))),
+    }
+    match req.bits {
+        BitsChoice::F32 => {}
+        BitsChoice::Auto => return Err(not_yet("--bits", "`auto`".into())),
+        BitsChoice::Uniform(b) => return Err(not_yet("--bits", format!("{b}-bit edges"))),
+    }
+    let opts = crate::native::NativeOptions {
+        name: "edge".into(),
+        target: Default::default(),
+        emit_bin: req.emit_bin,
+        emit_llvm: req.emit_llvm,
+        emit_obj: req.emit_obj,
+        progress: true,
+    };
+    crate::native::compile_native(g, out, &opts)?;
     Ok(())
 }
 
