@@ -5,11 +5,12 @@
 //! not depend on running the interpreter; calibrate.rs has its own tests.
 
 use asplit_ir::parse::parse;
-use asplit_passes::plan::calibrate::{Calibration, DistortionTable};
+use asplit_passes::insert_boundary::{annotate, insert_boundary};
+use asplit_passes::plan::calibrate::{calibrate, synthetic_samples, Calibration, DistortionTable};
 use asplit_passes::plan::layers::LayerGraph;
 use asplit_passes::plan::profile::resolve_profile;
 use asplit_passes::plan::report::{layer_names, plan_json, render_table};
-use asplit_passes::plan::search::{plan, PlanConfig, ACT_BUDGETS};
+use asplit_passes::plan::search::{plan, split_spec, PlanConfig, ACT_BUDGETS};
 use asplit_passes::plan::solution::{BitsChoice, SolutionKind, SplitChoice};
 use std::collections::HashMap;
 
@@ -143,4 +144,47 @@ fn bandwidth_moves_the_split_towards_the_cloud() {
     assert!(s.transmit_bytes < slow.constraints.t0_bytes);
     let cloud = fast.solutions.iter().find(|x| x.kind == SolutionKind::CloudOnly).unwrap();
     assert!(f.latency.total <= cloud.latency.total);
+}
+
+#[test]
+fn split_spec_runs_through_insert_boundary_with_the_predicted_wire_bytes() {
+    // Real calibration (synthetic samples), then every solution kind of the plan is annotated,
+    // lowered by insert-boundary and run by the interpreter; the pass's payload bytes must be
+    // the planner's transmit_bytes.
+    let (g, layers, _) = setup();
+    let samples = synthetic_samples(&g, 3, 7);
+    let mut cal = calibrate(&g, &layers, &samples, &mut |_, _| {}).unwrap();
+    cal.synthetic = true;
+    let p = plan(&g, &layers, &cal, &config(3e6)).unwrap();
+    let float = asplit_ir::interp::run(&g, &samples[0]).unwrap();
+    let mut checked = 0;
+    for sol in &p.solutions {
+        let spec = split_spec(sol, &g, &layers, &cal).unwrap();
+        let edge_nodes: usize = sol.edge_layers.iter().map(|&l| layers.layers[l].nodes.len()).sum();
+        assert_eq!(spec.edge_nodes.len(), edge_nodes);
+        for &l in &sol.edge_layers {
+            for v in layers.layers[l].outputs.iter().filter(|_| sol.method != "float") {
+                assert_eq!(
+                    spec.activations[v].bits,
+                    sol.act_bits[l].unwrap(),
+                    "{}",
+                    sol.kind.name()
+                );
+            }
+        }
+        let mut split = g.clone();
+        annotate(&mut split, &spec).unwrap();
+        let stats = insert_boundary(&mut split).unwrap();
+        assert_eq!(
+            stats.wire_bytes as u64,
+            sol.transmit_bytes,
+            "{} {}",
+            sol.kind.name(),
+            sol.method
+        );
+        let out = asplit_ir::interp::run(&split, &samples[0]).unwrap();
+        assert_eq!(out[0].shape(), float[0].shape());
+        checked += 1;
+    }
+    assert!(checked >= 9, "{checked}");
 }

@@ -24,10 +24,12 @@
 //! neurosurgeon and qdmp cuts are candidates with every bit-width, whose integer latency the
 //! built-in profiles make no slower than f32. If a profile breaks that, the plan warns.
 //!
-//! This file neither measures (calibrate.rs, latency.rs) nor renders (report.rs).
+//! [`split_spec`] turns a solution into the input of `insert-boundary` (quantization
+//! parameters from the calibration). This file neither measures (calibrate.rs, latency.rs)
+//! nor renders (report.rs).
 
 use super::bits::{lambda_sweep, lambda_sweep_or_min, maximize_act_bits, Item};
-use super::calibrate::Calibration;
+use super::calibrate::{act_params, quantizable, weight_params, Calibration};
 use super::latency::layer_seconds;
 use super::layers::LayerGraph;
 use super::mincut::{min_cut, CutGraph, CutInput, CutValue};
@@ -37,6 +39,7 @@ use super::solution::{
     Constraints, CostModel, InputCost, LayerCost, Plan, PlanError, Solution, SolutionKind,
     SplitChoice, ValueCost, FLOAT_BITS, FRAME_HEADER_BYTES,
 };
+use crate::insert_boundary::SplitSpec;
 use asplit_ir::graph::Graph;
 use asplit_ir::quant::EDGE_BITS;
 use asplit_ir::types::DType;
@@ -799,4 +802,52 @@ fn forced(
     f.feasible = f.edge_memory_bytes <= model.edge_memory_bytes;
     out.insert(0, f);
     Ok(out)
+}
+
+/// The `insert-boundary` input for `sol`: its edge nodes, per-channel symmetric parameters of
+/// every f32 weight of an edge layer at its weight bits, asymmetric per-tensor parameters of
+/// every f32 output of an edge layer at its activation bits (a crossing value's are its wire
+/// bits), and the raw inputs the cloud reads (quantized at the solution's input bits from the
+/// calibrated range when below 32 and the input is f32, else sent as is). Float edge layers
+/// (32 bits) get no parameters.
+pub fn split_spec(
+    sol: &Solution,
+    g: &Graph,
+    layers: &LayerGraph,
+    cal: &Calibration,
+) -> Result<SplitSpec, PlanError> {
+    let err = |e: super::calibrate::CalibrateError| PlanError::Spec(e.to_string());
+    let mut spec = SplitSpec::default();
+    for &l in &sol.edge_layers {
+        let layer = layers
+            .layers
+            .get(l)
+            .ok_or_else(|| PlanError::Spec(format!("layer {l} is not in the model")))?;
+        spec.edge_nodes.extend(layer.nodes.iter().copied());
+        let wbits = sol.weight_bits.get(l).copied().flatten().filter(|&b| b < FLOAT_BITS);
+        if let (Some(b), Some(head)) = (wbits, layer.head) {
+            for &w in layer.weights.iter().filter(|&&w| quantizable(g, w)) {
+                spec.weights.insert(w, weight_params(g, head, w, b).map_err(err)?);
+            }
+        }
+        let abits = sol.act_bits.get(l).copied().flatten().filter(|&b| b < FLOAT_BITS);
+        if let Some(b) = abits {
+            for &v in layer.outputs.iter().filter(|&&v| quantizable(g, v)) {
+                spec.activations.insert(v, act_params(cal, v, b).map_err(err)?);
+            }
+        }
+    }
+    for &i in &sol.crossing.inputs {
+        let v = *g
+            .inputs
+            .get(i)
+            .ok_or_else(|| PlanError::Spec(format!("graph input {i} does not exist")))?;
+        let q = if sol.input_bits < FLOAT_BITS && quantizable(g, v) {
+            Some(act_params(cal, v, sol.input_bits).map_err(err)?)
+        } else {
+            None
+        };
+        spec.raw_inputs.push((i, q));
+    }
+    Ok(spec)
 }

@@ -195,6 +195,8 @@ pub struct Solution {
     pub within_budget: bool,
     /// Which rule produced the bits: `lambda(a=B)`, `uniform`, `exact`, `float`, `u8`.
     pub method: String,
+    /// Bits per element of the raw inputs the cloud reads (`--input-bits`; 32 = f32).
+    pub input_bits: u8,
 }
 
 /// The result of planning.
@@ -588,6 +590,7 @@ impl CostModel {
             feasible,
             within_budget: self.within_budget(p.distortion),
             method: method.to_string(),
+            input_bits: self.input_bits,
         }
     }
 }
