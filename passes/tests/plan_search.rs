@@ -479,3 +479,32 @@ fn resnet50_scale_plans_quickly_and_sends_less_than_the_frame() {
         }
     }
 }
+
+#[test]
+fn rechoose_takes_the_fastest_accurate_solution() {
+    let mut rng = Rng(2024);
+    let mut model = random_model(&mut rng, 5, &[2, 4, 8]);
+    model.max_distortion = None;
+    let mut plan = plan_model(&model, &options()).unwrap();
+    // Pretend accuracy falls with distortion; demand the accuracy of a slower solution.
+    for s in &mut plan.solutions {
+        s.accuracy = Some(1.0 - s.distortion);
+    }
+    let first = plan.solutions[0].clone();
+    let need = 1.0 - first.distortion / 2.0;
+    let expect = plan
+        .solutions
+        .iter()
+        .filter(|s| s.kind == SolutionKind::AutoSplit && s.feasible && s.accuracy >= Some(need))
+        .map(|s| s.latency.total)
+        .fold(f64::INFINITY, f64::min);
+    if plan.rechoose(need) {
+        assert_eq!(plan.chosen, 0);
+        assert!(plan.solutions[0].accuracy >= Some(need));
+        assert_eq!(plan.solutions[0].latency.total, expect);
+        assert!(plan.solutions[0].latency.total >= first.latency.total);
+    } else {
+        assert!(expect.is_infinite(), "a qualifying solution exists but was not chosen");
+    }
+    assert!(!plan.rechoose(2.0), "no solution reaches accuracy 2");
+}

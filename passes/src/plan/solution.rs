@@ -658,3 +658,20 @@ pub fn dedup(solutions: &mut Vec<Solution>) {
     let mut seen = BTreeSet::new();
     solutions.retain(|s| seen.insert((s.kind.name(), dedup_key(s))));
 }
+
+impl Plan {
+    /// Chooses again after accuracies were measured (`--validate`, `--max-accuracy-drop`):
+    /// the lowest-total feasible auto-split solution within the distortion budget whose
+    /// accuracy is at least `min_accuracy`, moved to the front (`chosen` = 0). Returns false,
+    /// leaving the plan as it was, when no solution qualifies or the plan is forced.
+    pub fn rechoose(&mut self, min_accuracy: f64) -> bool {
+        if self.solutions.first().is_some_and(|s| s.kind == SolutionKind::Forced) {
+            return false;
+        }
+        let Some(i) = choose(&self.solutions, Some(min_accuracy)) else { return false };
+        let s = self.solutions.remove(i);
+        self.solutions.insert(0, s);
+        self.chosen = 0;
+        true
+    }
+}
