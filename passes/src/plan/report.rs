@@ -275,7 +275,7 @@ pub fn render_table(plan: &Plan, names: &[String]) -> String {
             bytes_cell(s.edge_memory_bytes),
             bytes_cell(s.transmit_bytes + s.header_bytes),
             format!("{:.3e}", s.distortion),
-            s.accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
+            s.accuracy.map_or("-".into(), |a| format!("{a:.2}%")),
         ]);
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -185,7 +185,7 @@ pub struct Solution {
     pub header_bytes: u64,
     /// Σ over edge layers of D_w + D_a (normalised MSE, docs/plan.md).
     pub distortion: f64,
-    /// Measured top-1 accuracy (or agreement), filled in by `--validate`.
+    /// Measured top-1 accuracy (or agreement) in percent (0–100), filled in by `--validate`.
     pub accuracy: Option<f64>,
     /// Not dominated in (total latency, distortion) among the auto-split solutions.
     pub pareto: bool,
