@@ -66,13 +66,16 @@ pub fn layer_count(g: &Graph) -> usize {
     g.live_nodes().filter(|(_, n)| is_compute(n.op)).count()
 }
 
-/// Fusible activations that still read a compute op's result (`relu after conv`).
+/// Fusible activations that still read the result of a compute op or of an `affine` (the
+/// fused elementwise op, which takes an activation too but is not a layer of its own):
+/// `relu after conv`.
 pub fn unfused_activations(g: &Graph) -> Vec<String> {
     g.live_nodes()
         .filter(|(_, n)| is_fusible_activation(n.op))
         .filter_map(|(_, n)| {
             let p = g.producer(*n.inputs.first()?)?;
-            is_compute(g.nodes[p].op).then(|| format!("{} after {}", n.op, g.nodes[p].op))
+            let op = g.nodes[p].op;
+            (is_compute(op) || op == OpKind::Affine).then(|| format!("{} after {op}", n.op))
         })
         .collect()
 }

@@ -1,7 +1,7 @@
 //! The extraction cost of `fuse`: what a term costs to run, roughly. A compute op costs
-//! 1000, a pool 100, every other elementwise or data-movement node 10 (one pass over
-//! memory), activation descriptors, parameters and leaves nothing, and the deferred
-//! arithmetic (`fold-pad`, `bias-add`, `with-skip`) 1. So a fused layer is always cheaper than the
+//! 1000, a pool 100, every other elementwise or data-movement node (an `affine` too) 10
+//! (one pass over memory), activation descriptors, parameters and leaves nothing, and the
+//! deferred arithmetic (`fold-pad`, `bias-add`, `with-skip`, `const-mul`, `const-add`) 1. So a fused layer is always cheaper than the
 //! separate nodes it replaces, and an unchanged term keeps its cost. It does not model
 //! sizes or hardware (the planner's latency model does).
 
@@ -15,7 +15,10 @@ pub struct FuseCost;
 /// The cost of one node, without its children.
 pub fn node_cost(n: &FuseLang) -> u64 {
     match n {
-        FuseLang::Conv(_) | FuseLang::Gemm(_) | FuseLang::MatMul(_) => 1000,
+        FuseLang::Conv(_)
+        | FuseLang::ConvTranspose(_)
+        | FuseLang::Gemm(_)
+        | FuseLang::MatMul(_) => 1000,
         FuseLang::MaxPool(_) | FuseLang::AvgPool(_) => 100,
         FuseLang::Pad(_)
         | FuseLang::Add(_)
@@ -28,8 +31,13 @@ pub fn node_cost(n: &FuseLang) -> u64 {
         | FuseLang::GeluTanh(_)
         | FuseLang::Mul(_)
         | FuseLang::Div(_)
-        | FuseLang::Erf(_) => 10,
-        FuseLang::FoldPad(_) | FuseLang::BiasAdd(_) | FuseLang::WithSkip(_) => 1,
+        | FuseLang::Erf(_)
+        | FuseLang::Affine(_) => 10,
+        FuseLang::FoldPad(_)
+        | FuseLang::BiasAdd(_)
+        | FuseLang::WithSkip(_)
+        | FuseLang::ConstMul(_)
+        | FuseLang::ConstAdd(_) => 1,
         _ => 0,
     }
 }

@@ -81,7 +81,15 @@ pub fn import(g: &Graph) -> (FuseGraph, Vec<Root>) {
 }
 
 fn has_key(op: OpKind) -> bool {
-    matches!(op, OpKind::Conv | OpKind::Gemm | OpKind::MaxPool | OpKind::AvgPool | OpKind::Pad)
+    matches!(
+        op,
+        OpKind::Conv
+            | OpKind::ConvTranspose
+            | OpKind::Gemm
+            | OpKind::MaxPool
+            | OpKind::AvgPool
+            | OpKind::Pad
+    )
 }
 
 /// Removes the attributes that the terms carry as `act-*` children.
@@ -102,7 +110,8 @@ fn is_fusible(n: &NodeData) -> bool {
     let act_ok = Activation::from_attrs(&n.attrs).is_ok();
     one && act_ok
         && match n.op {
-            OpKind::Conv | OpKind::Gemm | OpKind::MatMul | OpKind::Pad | OpKind::AvgPool => true,
+            OpKind::Conv | OpKind::ConvTranspose | OpKind::Gemm | OpKind::MatMul => true,
+            OpKind::Pad | OpKind::AvgPool | OpKind::Affine => true,
             OpKind::MaxPool => n.attrs.int("indices").unwrap_or(0) == 0,
             OpKind::Add | OpKind::Mul | OpKind::Div | OpKind::Erf => true,
             // ONNX Sum of two (ResNet's residual) is an add.
@@ -122,7 +131,7 @@ fn add_node(
     let key = || eg_key(key);
     let act = Activation::from_attrs(&n.attrs).unwrap_or(Activation::None);
     match n.op {
-        OpKind::Conv | OpKind::Gemm | OpKind::MatMul => {
+        OpKind::Conv | OpKind::ConvTranspose | OpKind::Gemm | OpKind::MatMul => {
             let bias = match (ops.get(2), ops.get(3)) {
                 (Some(&b), Some(&skip)) => eg.add(FuseLang::WithSkip([b, skip])),
                 (Some(&b), None) => b,
@@ -135,6 +144,10 @@ fn add_node(
                 OpKind::Conv => {
                     let k = eg.add(key());
                     eg.add(FuseLang::Conv([k, x, w, bias, a]))
+                }
+                OpKind::ConvTranspose => {
+                    let k = eg.add(key());
+                    eg.add(FuseLang::ConvTranspose([k, x, w, bias, a]))
                 }
                 OpKind::Gemm => {
                     let k = eg.add(key());
@@ -151,6 +164,10 @@ fn add_node(
                 _ => FuseLang::Pad([k, ops[0]]),
             };
             eg.add(node)
+        }
+        OpKind::Affine => {
+            let a = add_activation(eg, act);
+            eg.add(FuseLang::Affine([ops[0], ops[1], ops[2], a]))
         }
         OpKind::Add | OpKind::Sum => eg.add(FuseLang::Add([ops[0], ops[1]])),
         OpKind::Mul => eg.add(FuseLang::Mul([ops[0], ops[1]])),

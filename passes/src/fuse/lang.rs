@@ -2,21 +2,23 @@
 //! give its leaves meaning.
 //!
 //! Terms (children in brackets are e-classes):
-//! - compute: `(conv ?geom ?x ?w ?b ?act)`, `(gemm ?geom ?x ?w ?c ?act)`,
-//!   `(matmul ?x ?w ?bias ?act)`; `?geom` is a key (`k3`) naming the node's other attributes,
-//!   `?b` is a value or `nobias`;
+//! - compute: `(conv ?geom ?x ?w ?b ?act)`, `(conv_transpose ?geom ?x ?w ?b ?act)`,
+//!   `(gemm ?geom ?x ?w ?c ?act)`, `(matmul ?x ?w ?bias ?act)`; `?geom` is a key (`k3`)
+//!   naming the node's other attributes, `?b` is a value or `nobias`;
 //! - pooling and padding: `(max_pool ?geom ?x)`, `(avg_pool ?geom ?x)`, `(pad ?attrs ?x)`;
 //! - elementwise: `(add ?a ?b)`, `(relu ?x)`, `(leaky_relu ?alpha ?x)`,
 //!   `(clip ?min ?max ?x)`, `(sigmoid ?x)`, `(hard_swish ?x)`, `(gelu ?x)`, `(gelu_tanh ?x)`,
 //!   and `(mul ?a ?b)`, `(div ?a ?b)`, `(erf ?x)` (only so that the exporters' spelling of
-//!   gelu, `0.5·x·(1 + erf(x/√2))`, can be recognised);
+//!   gelu, `0.5·x·(1 + erf(x/√2))`, can be recognised, and for elementwise chains by
+//!   constants), `(affine ?x ?scale ?shift ?act)` (the IR's `affine`);
 //! - activation descriptors (the `activation` attribute): `act-none`, `act-relu`,
 //!   `(act-leaky ?alpha)`, `(act-clip ?min ?max)`, `act-sigmoid`, `act-hard-swish`,
 //!   `act-gelu`, `act-gelu-tanh`;
 //! - deferred arithmetic, evaluated when the graph is rebuilt: `(fold-pad ?geom ?pad)` (the
 //!   geometry with the pad's spatial pads added) and `(bias-add ?b ?c)` (a per-channel
 //!   constant added to a bias); `(with-skip ?b ?s)` in a conv's bias slot is its bias `?b`
-//!   plus the residual `?s` (the `skip` operand);
+//!   plus the residual `?s` (the `skip` operand); `(const-mul ?a ?b)` and `(const-add ?a ?b)`
+//!   are the product and sum of two constants (broadcasting), computed into a new constant;
 //! - leaves: `v12` (IR value 12, computed outside the term), `k3` (attribute set 3 of the
 //!   side table), `n3f800000` (an f32 given by its bits).
 //!
@@ -28,6 +30,7 @@ use asplit_ir::activation::Activation;
 use asplit_ir::attr::Attrs;
 use asplit_ir::graph::{Graph, ValueId};
 use asplit_ir::ops::OpKind;
+use asplit_ir::shape::broadcast_shapes;
 use asplit_ir::tensor::Tensor;
 use asplit_ir::types::TensorType;
 use egg::{Analysis, DidMerge, EGraph, Id};
@@ -81,6 +84,8 @@ mod language {
     /// The fusible subset (see the module doc).
     pub enum FuseLang {
         "conv" = Conv([Id; 5]),
+        "conv_transpose" = ConvTranspose([Id; 5]),
+        "affine" = Affine([Id; 4]),
         "gemm" = Gemm([Id; 5]),
         "matmul" = MatMul([Id; 4]),
         "max_pool" = MaxPool([Id; 2]),
@@ -109,6 +114,8 @@ mod language {
         "fold-pad" = FoldPad([Id; 2]),
         "bias-add" = BiasAdd([Id; 2]),
         "with-skip" = WithSkip([Id; 2]),
+        "const-mul" = ConstMul([Id; 2]),
+        "const-add" = ConstAdd([Id; 2]),
         Leaf(Leaf),
     }
     }
@@ -164,7 +171,8 @@ impl Side {
 }
 
 /// The e-class analysis: the IR type of a class, when known (leaves and every class made
-/// from an IR value; rewrites union new terms into those classes).
+/// from an IR value; rewrites union new terms into those classes; a new `add`, `mul`,
+/// `div`, `const-mul` or `const-add` gets the broadcast of its operands' types).
 #[derive(Clone, Debug, Default)]
 pub struct Types {
     /// The side tables.
@@ -177,6 +185,15 @@ impl Analysis<FuseLang> for Types {
     fn make(egraph: &mut EGraph<FuseLang, Self>, enode: &FuseLang, _id: Id) -> Self::Data {
         match enode {
             FuseLang::Leaf(Leaf::Value(v)) => egraph.analysis.side.ty(*v).cloned(),
+            FuseLang::Add([a, b])
+            | FuseLang::Mul([a, b])
+            | FuseLang::Div([a, b])
+            | FuseLang::ConstMul([a, b])
+            | FuseLang::ConstAdd([a, b]) => {
+                let (ta, tb) = (egraph[*a].data.as_ref()?, egraph[*b].data.as_ref()?);
+                let shape = broadcast_shapes(&ta.shape, &tb.shape)?;
+                (ta.dtype == tb.dtype).then(|| TensorType::new(ta.dtype, shape))
+            }
             _ => None,
         }
     }
@@ -228,6 +245,16 @@ pub fn add_activation(egraph: &mut FuseGraph, act: Activation) -> Id {
         Activation::Gelu { tanh: false } => egraph.add(FuseLang::ActGelu),
         Activation::Gelu { tanh: true } => egraph.add(FuseLang::ActGeluTanh),
     }
+}
+
+/// Class `id` is a constant: a value leaf backed by a `const`, or a `const-mul` /
+/// `const-add` (whose operands are constants by construction).
+pub fn is_constant(egraph: &FuseGraph, id: Id) -> bool {
+    egraph[id].nodes.iter().any(|n| match n {
+        FuseLang::Leaf(Leaf::Value(v)) => egraph.analysis.side.constant(*v).is_some(),
+        FuseLang::ConstMul(_) | FuseLang::ConstAdd(_) => true,
+        _ => false,
+    })
 }
 
 /// The value id a value leaf names in `g`, if it exists.

@@ -1,6 +1,6 @@
-//! `fuse`: forms the graph's *layers* with an e-graph (egg). A compute op (`conv`, `gemm`,
-//! `matmul`) takes the bias `add` and the activation after it into itself, and a constant
-//! `pad` folds into the `conv` / `max_pool` / `avg_pool` after it:
+//! `fuse`: forms the graph's *layers* with an e-graph (egg). A compute op (`conv`,
+//! `conv_transpose`, `gemm`, `matmul`) takes the bias `add` and the activation after it into
+//! itself, and a constant `pad` folds into the `conv` / `max_pool` / `avg_pool` after it:
 //!
 //! ```text
 //! before:  %p = pad(%x) {mode = "constant", pads = [0, 0, 1, 1, 0, 0, 1, 1], value = 0.0}
@@ -23,8 +23,17 @@
 //! (`rule.conv-relu`, …; applications in the e-graph, which may exceed what the extracted
 //! graph keeps). Hitting a limit is not an error: the
 //! best term found so far is used. The erf spelling of gelu is recognised (`gelu-erf-*`)
-//! and fused in a second round ([`MAX_ROUNDS`]). Other elementwise chains (e.g. `mul` +
-//! `add` left by lowering a batch_norm) are not fused.
+//! and fused in a second round ([`MAX_ROUNDS`]). Elementwise chains by constants (e.g. the
+//! `mul` + `add` left by lowering DenseNet's batch_norm after a concat, then a Scale layer's
+//! `mul` + `add`, then `relu`) collapse into one `affine` node with the activation:
+//!
+//! ```text
+//! before:  %m1 = mul(%cat, %s1)   %a1 = add(%m1, %t1)   %m2 = mul(%a1, %s2)
+//!          %a2 = add(%m2, %t2)    %r = relu(%a2)
+//! after:   %r = affine(%cat, %s1·s2, %t1·s2 + t2) {activation = "relu"}
+//! ```
+//! (the combined constants are computed when the graph is rebuilt). Per-channel constants
+//! right after a compute op are folded into its weights by `fold-batchnorm` before this.
 
 pub mod cost;
 pub mod import;
@@ -156,7 +165,9 @@ pub fn fuse(g: &mut Graph, limits: Limits, cx: &mut PassCx) -> Result<Changed, P
     cx.stat("roots-rewritten", rewritten);
     let layers = g
         .live_nodes()
-        .filter(|(_, n)| matches!(n.op, OpKind::Conv | OpKind::Gemm | OpKind::MatMul))
+        .filter(|(_, n)| {
+            matches!(n.op, OpKind::Conv | OpKind::ConvTranspose | OpKind::Gemm | OpKind::MatMul)
+        })
         .count();
     cx.stat("layers", layers as i64);
     Ok(Changed::from_bool(rewritten > 0))

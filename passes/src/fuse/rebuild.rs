@@ -1,5 +1,6 @@
 //! From extracted terms back to the IR: emits the nodes of a root's best term and
-//! evaluates the deferred arithmetic (`fold-pad`, `bias-add`). New nodes are appended; the
+//! evaluates the deferred arithmetic (`fold-pad`, `bias-add`, and `const-mul` / `const-add`
+//! with the interpreter's `mul` / `add` kernels into new constants). New nodes are appended; the
 //! caller redirects the root's uses and restores topological order. It does not decide
 //! what to extract.
 
@@ -8,8 +9,11 @@ use crate::pass::PassError;
 use asplit_ir::activation::Activation;
 use asplit_ir::attr::{Attr, Attrs};
 use asplit_ir::graph::{Graph, ValueId};
+use asplit_ir::interp::eval_node;
 use asplit_ir::ops::OpKind;
+use asplit_ir::shape::broadcast_shapes;
 use asplit_ir::tensor::{Tensor, TensorData};
+use asplit_ir::types::{DType, TensorType};
 use egg::{Id, RecExpr};
 use std::collections::HashMap;
 
@@ -147,6 +151,13 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
         L::HardSwish(x) => unary(g, Activation::HardSwish, v(*x)?)?,
         L::Gelu(x) => unary(g, Activation::Gelu { tanh: false }, v(*x)?)?,
         L::GeluTanh(x) => unary(g, Activation::Gelu { tanh: true }, v(*x)?)?,
+        L::ConstMul([a, b]) => const_op(g, OpKind::Mul, v(*a)?, v(*b)?)?,
+        L::ConstAdd([a, b]) => const_op(g, OpKind::Add, v(*a)?, v(*b)?)?,
+        L::Affine([x, s, t, a]) => {
+            let mut attrs = Attrs::new();
+            act(parts, *a)?.write(&mut attrs);
+            node(g, OpKind::Affine, attrs, vec![v(*x)?, v(*s)?, v(*t)?])?
+        }
         L::Add([a, b]) => node(g, OpKind::Add, Attrs::new(), vec![v(*a)?, v(*b)?])?,
         L::Mul([a, b]) => node(g, OpKind::Mul, Attrs::new(), vec![v(*a)?, v(*b)?])?,
         L::Div([a, b]) => node(g, OpKind::Div, Attrs::new(), vec![v(*a)?, v(*b)?])?,
@@ -155,12 +166,13 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
             let (op, attrs) = geom(parts, *k)?;
             node(g, op, attrs, vec![v(*x)?])?
         }
-        L::Conv([k, x, w, b, a]) | L::Gemm([k, x, w, b, a]) => {
+        L::Conv([k, x, w, b, a]) | L::ConvTranspose([k, x, w, b, a]) | L::Gemm([k, x, w, b, a]) => {
             let (op, mut attrs) = geom(parts, *k)?;
+            let m = out_channels(g, op, &attrs, v(*w)?);
             act(parts, *a)?.write(&mut attrs);
             let (x, w) = (v(*x)?, v(*w)?);
             let mut inputs = vec![x, w];
-            inputs.extend(bias(g, op, w, get(parts, *b)?)?);
+            inputs.extend(bias(g, op, m, get(parts, *b)?)?);
             node(g, op, attrs, inputs)?
         }
         L::MatMul([x, w, b, a]) => {
@@ -168,22 +180,39 @@ fn emit_node(g: &mut Graph, side: &Side, n: &FuseLang, parts: &[Part]) -> Result
             act(parts, *a)?.write(&mut attrs);
             let (x, w) = (v(*x)?, v(*w)?);
             let mut inputs = vec![x, w];
-            inputs.extend(bias(g, OpKind::MatMul, w, get(parts, *b)?)?);
+            inputs.extend(bias(g, OpKind::MatMul, None, get(parts, *b)?)?);
             node(g, OpKind::MatMul, attrs, inputs)?
         }
     })
 }
 
-/// The operands after `x` and `w` of a compute node: its bias (evaluating a `bias-add`) and,
-/// for a conv with a `with-skip`, the skip (with a zero bias written when there was none).
-fn bias(g: &mut Graph, op: OpKind, w: ValueId, b: &Part) -> Result<Vec<ValueId>, PassError> {
+/// The output channel count of a conv (`w` [M, …]) or conv_transpose (`w` [C, M/group, …]);
+/// `None` for other ops or a malformed `w`.
+fn out_channels(g: &Graph, op: OpKind, attrs: &Attrs, w: ValueId) -> Option<usize> {
+    let sh = &g.ty(w).shape;
+    match op {
+        OpKind::Conv => sh.first().copied(),
+        OpKind::ConvTranspose => {
+            let group = usize::try_from(attrs.int("group").unwrap_or(1)).ok()?;
+            sh.get(1)?.checked_mul(group)
+        }
+        _ => None,
+    }
+}
+
+/// The operands after `x` and `w` of a compute node with `m` output channels (convolutions):
+/// its bias (evaluating a `bias-add`) and, for a conv with a `with-skip`, the skip (with a
+/// zero bias written when there was none).
+fn bias(g: &mut Graph, op: OpKind, m: Option<usize>, b: &Part) -> Result<Vec<ValueId>, PassError> {
+    let is_conv = matches!(op, OpKind::Conv | OpKind::ConvTranspose);
+    let m = || m.ok_or_else(|| err(format!("`{op}`: unknown output channel count")));
     match b {
         Part::NoBias => Ok(vec![]),
         Part::Value(b) => Ok(vec![*b]),
-        Part::BiasAdd(b, c) if op == OpKind::Conv => Ok(vec![bias_add(g, w, *b, *c)?]),
+        Part::BiasAdd(b, c) if is_conv => Ok(vec![bias_add(g, m()?, *b, *c)?]),
         Part::WithSkip(inner, skip) if op == OpKind::Conv => {
-            let b = match bias(g, op, w, inner)?.as_slice() {
-                [] => zero_bias(g, w)?,
+            let b = match bias(g, op, Some(m()?), inner)?.as_slice() {
+                [] => zero_bias(g, m()?, g.ty(*skip).dtype)?,
                 [b] => *b,
                 _ => return Err(err("a conv with two skips")),
             };
@@ -193,27 +222,33 @@ fn bias(g: &mut Graph, op: OpKind, w: ValueId, b: &Part) -> Result<Vec<ValueId>,
     }
 }
 
-/// The number of output channels of conv weights `w`.
-fn channels(g: &Graph, w: ValueId) -> Result<usize, PassError> {
-    g.ty(w).shape.first().copied().ok_or_else(|| err("conv weights are a scalar"))
-}
-
-/// A zero bias for conv weights `w`.
-fn zero_bias(g: &mut Graph, w: ValueId) -> Result<ValueId, PassError> {
-    let m = channels(g, w)?;
+/// A zero bias of `m` channels.
+fn zero_bias(g: &mut Graph, m: usize, dtype: DType) -> Result<ValueId, PassError> {
     let t = Tensor::new(vec![m], TensorData::F64(vec![0.0; m])).map_err(|e| err(e.to_string()))?;
-    let dtype = g.ty(w).dtype;
     Ok(g.add_const(t.cast(dtype)))
 }
 
-/// The constant bias `b + c` (`b` absent = zero) of a conv with weights `w`.
-fn bias_add(
-    g: &mut Graph,
-    w: ValueId,
-    b: Option<ValueId>,
-    c: ValueId,
-) -> Result<ValueId, PassError> {
-    let m = channels(g, w)?;
+/// The new constant `a ∘ b` (`op` is `mul` or `add`, broadcasting) of constants `a`, `b`,
+/// computed with the interpreter's kernel in their dtype.
+fn const_op(g: &mut Graph, op: OpKind, a: ValueId, b: ValueId) -> Result<Part, PassError> {
+    let (ta, tb) = match (g.const_value(a), g.const_value(b)) {
+        (Some(ta), Some(tb)) => (ta.clone(), tb.clone()),
+        _ => return Err(err(format!("`{op}` of non-constants in a const-* term"))),
+    };
+    let shape = broadcast_shapes(ta.shape(), tb.shape()).ok_or_else(|| {
+        err(format!("constants {:?} and {:?} do not broadcast", ta.shape(), tb.shape()))
+    })?;
+    let ty = TensorType::new(ta.dtype(), shape);
+    let mut out =
+        eval_node(op, &Attrs::new(), &[&ta, &tb], &[ty]).map_err(|e| err(e.to_string()))?;
+    match (out.pop(), out.is_empty()) {
+        (Some(t), true) => Ok(Part::Value(g.add_const(t))),
+        _ => Err(err(format!("`{op}` of two constants gave other than one result"))),
+    }
+}
+
+/// The constant bias `b + c` (`b` absent = zero) of a convolution with `m` output channels.
+fn bias_add(g: &mut Graph, m: usize, b: Option<ValueId>, c: ValueId) -> Result<ValueId, PassError> {
     let c = g.const_value(c).ok_or_else(|| err("bias-add of a non-constant"))?.clone();
     let cv = c.data().to_f64_vec();
     let base: Vec<f64> = match b {

@@ -5,14 +5,22 @@
 //! of [`super::cost`] (one node fewer, or a pad folded into the next op); there is no
 //! blanket commutativity (an `add` with the compute op on its right has its own rule).
 //! Families:
-//! - `<op>-<act>`: a compute op (`conv`, `gemm`, `matmul`) without activation, followed by
+//! - `<op>-<act>`: a compute op (`conv`, `conv-transpose`, `gemm`, `matmul`) or an `affine`
+//!   without activation, followed by
 //!   `relu`, `leaky_relu`, `clip`, `sigmoid`, `hard_swish` or `gelu`, takes it as its
 //!   `activation`;
 //! - `<op>-bias` / `<op>-bias-left`: `add` of a compute op without activation and a bias
 //!   becomes the op's bias (conv: a constant that is the same along every axis but the
 //!   channel one, added to any existing constant bias; gemm: no `c` yet and `beta = 1`;
 //!   matmul: no bias yet; for gemm and matmul the bias may be any tensor of known type),
-//!   when the sum has the op's own shape;
+//!   when the sum has the op's own shape; `conv-transpose-bias[-left]` as for conv;
+//! - elementwise chains by constants (constants as the right operand, as exporters and
+//!   `fold-batchnorm` write them): `mul-mul-const` `(x·a)·b → x·(a·b)`, `add-add-const`
+//!   `(x+a)+b → x+(a+b)`, `add-mul-const` `(x+a)·b → x·b + a·b` (not cheaper by itself, it
+//!   lets a mul/add chain collapse), all when `a` and `b` are constants and `x` is not; the
+//!   combined constants are `const-mul` / `const-add` terms computed at rebuild;
+//!   `mul-add-affine` `x·s + t → affine(x, s, t)` when `s`, `t` are constants of the
+//!   result's float dtype and `x` has the result's type (nothing broadcasts `x` larger);
 //! - `conv-skip` / `conv-skip-left`: `add` of a conv without activation and a non-constant
 //!   tensor of the conv's own type (a residual) becomes the conv's `skip` operand, so
 //!   `relu(conv(x) + shortcut)` is one layer after `conv-relu`;
@@ -27,7 +35,7 @@
 //!
 //! Each rule has a `start => goal` test at the bottom of this file.
 
-use super::lang::{leaf_of, FuseGraph, FuseLang, Leaf, Types};
+use super::lang::{is_constant, leaf_of, FuseGraph, FuseLang, Leaf, Types};
 use asplit_ir::ops::OpKind;
 use asplit_ir::shape::broadcasts_to;
 use egg::{Id, Pattern, Rewrite, Subst, Var};
@@ -51,6 +59,11 @@ pub enum Cond {
     /// 1/√2, `?one` 1 and `?half` 0.5 (scalar or splat float constants, within 1e-6), and
     /// the result has exactly `?x`'s type.
     GeluErf,
+    /// `?a` and `?b` are constants (values or `const-*` terms) and `?x` is not.
+    ConstPair,
+    /// `?s` and `?t` are constants of the result's dtype, `?x` is not and has exactly the
+    /// result's type (so `?s` and `?t` broadcast to it without enlarging it), float.
+    Affine,
     /// `?p` is a constant-zero pad of spatial axes only, with non-negative pads.
     ZeroPad,
     /// `?p` is a constant −∞ pad of spatial axes only; `?g` is a max_pool with
@@ -120,6 +133,48 @@ pub static RULES: &[RuleDef] = &[
         "conv-gelu-tanh",
         "(gelu_tanh (conv ?g ?x ?w ?b act-none))",
         "(conv ?g ?x ?w ?b act-gelu-tanh)",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-relu",
+        "(relu (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b act-relu)",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-leaky-relu",
+        "(leaky_relu ?alpha (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b (act-leaky ?alpha))",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-clip",
+        "(clip ?lo ?hi (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b (act-clip ?lo ?hi))",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-sigmoid",
+        "(sigmoid (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b act-sigmoid)",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-hard-swish",
+        "(hard_swish (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b act-hard-swish)",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-gelu",
+        "(gelu (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b act-gelu)",
+        Cond::Always,
+    ),
+    rule(
+        "conv-transpose-gelu-tanh",
+        "(gelu_tanh (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w ?b act-gelu-tanh)",
         Cond::Always,
     ),
     rule(
@@ -219,6 +274,18 @@ pub static RULES: &[RuleDef] = &[
         Cond::ChannelConst,
     ),
     rule(
+        "conv-transpose-bias",
+        "(add (conv_transpose ?g ?x ?w ?b act-none) ?c)",
+        "(conv_transpose ?g ?x ?w (bias-add ?b ?c) act-none)",
+        Cond::ChannelConst,
+    ),
+    rule(
+        "conv-transpose-bias-left",
+        "(add ?c (conv_transpose ?g ?x ?w ?b act-none))",
+        "(conv_transpose ?g ?x ?w (bias-add ?b ?c) act-none)",
+        Cond::ChannelConst,
+    ),
+    rule(
         "conv-skip",
         "(add (conv ?g ?x ?w ?b act-none) ?s)",
         "(conv ?g ?x ?w (with-skip ?b ?s) act-none)",
@@ -272,6 +339,57 @@ pub static RULES: &[RuleDef] = &[
         "(gelu ?x)",
         Cond::GeluErf,
     ),
+    rule("mul-mul-const", "(mul (mul ?x ?a) ?b)", "(mul ?x (const-mul ?a ?b))", Cond::ConstPair),
+    rule("add-add-const", "(add (add ?x ?a) ?b)", "(add ?x (const-add ?a ?b))", Cond::ConstPair),
+    rule(
+        "add-mul-const",
+        "(mul (add ?x ?a) ?b)",
+        "(add (mul ?x ?b) (const-mul ?a ?b))",
+        Cond::ConstPair,
+    ),
+    rule("mul-add-affine", "(add (mul ?x ?s) ?t)", "(affine ?x ?s ?t act-none)", Cond::Affine),
+    rule(
+        "affine-relu",
+        "(relu (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t act-relu)",
+        Cond::Always,
+    ),
+    rule(
+        "affine-leaky-relu",
+        "(leaky_relu ?alpha (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t (act-leaky ?alpha))",
+        Cond::Always,
+    ),
+    rule(
+        "affine-clip",
+        "(clip ?lo ?hi (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t (act-clip ?lo ?hi))",
+        Cond::Always,
+    ),
+    rule(
+        "affine-sigmoid",
+        "(sigmoid (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t act-sigmoid)",
+        Cond::Always,
+    ),
+    rule(
+        "affine-hard-swish",
+        "(hard_swish (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t act-hard-swish)",
+        Cond::Always,
+    ),
+    rule(
+        "affine-gelu",
+        "(gelu (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t act-gelu)",
+        Cond::Always,
+    ),
+    rule(
+        "affine-gelu-tanh",
+        "(gelu_tanh (affine ?x ?s ?t act-none))",
+        "(affine ?x ?s ?t act-gelu-tanh)",
+        Cond::Always,
+    ),
     rule(
         "pad-conv",
         "(conv ?g (pad ?p ?x) ?w ?b ?a)",
@@ -319,6 +437,11 @@ fn rewrite(def: &RuleDef) -> Result<Rewrite<FuseLang, Types>, String> {
 
 fn var(name: &str) -> Option<Var> {
     name.parse().ok()
+}
+
+/// The class bound to `?name`.
+fn bound_id(s: &Subst, name: &str) -> Option<Id> {
+    s.get(var(name)?).copied()
 }
 
 /// The leaf bound to `?name`.
@@ -386,6 +509,23 @@ fn check_opt(cond: Cond, eg: &FuseGraph, root: Id, s: &Subst) -> Option<bool> {
                 && near("?r", 1.0 / sqrt2)?
                 && near("?one", 1.0)?
                 && near("?half", 0.5)?
+        }
+        Cond::ConstPair => {
+            let c = |n: &str| bound_id(s, n).map(|id| is_constant(eg, id));
+            c("?a")? && c("?b")? && !c("?x")?
+        }
+        Cond::Affine => {
+            let out = out?;
+            let x = bound_id(s, "?x")?;
+            let (sc, sh) = (bound_id(s, "?s")?, bound_id(s, "?t")?);
+            let dtype_ok = |id: Id| eg[id].data.as_ref().map(|t| t.dtype) == Some(out.dtype);
+            eg[x].data.as_ref() == Some(out)
+                && out.dtype.is_float()
+                && !is_constant(eg, x)
+                && is_constant(eg, sc)
+                && is_constant(eg, sh)
+                && dtype_ok(sc)
+                && dtype_ok(sh)
         }
         Cond::ZeroPad => pad_ok(eg, s, 0.0)?,
         Cond::MaxPoolPad => pad_ok(eg, s, f32::NEG_INFINITY)? && pool_ok(eg, s, OpKind::MaxPool)?,
@@ -456,7 +596,7 @@ mod tests {
         Attr::Ints(v.to_vec())
     }
 
-    /// Values v0…v15 and keys k0…k6 the cases below name.
+    /// Values v0…v16 and keys k0…k7 the cases below name.
     fn side() -> Side {
         let mut g = Graph::new("rules");
         g.add_input(None, f32s(&[1, 2, 5, 5])); // v0: conv input
@@ -475,6 +615,7 @@ mod tests {
         g.add_const(splat(&[], std::f64::consts::FRAC_1_SQRT_2)); // v13: 1/√2
         g.add_const(splat(&[], 2.0)); // v14: a wrong constant
         g.add_const(splat(&[2, 2, 3], 0.5)); // v15: 0.5 that enlarges the result
+        g.add_const(splat(&[2, 3, 3, 3], 0.5)); // v16: conv_transpose weights
         let mut side = Side::of_graph(&g);
         let conv = Attrs::new()
             .with("strides", ints(&[1, 1]))
@@ -500,12 +641,19 @@ mod tests {
         side.key(OpKind::Pad, pad(f32::NEG_INFINITY)); // k5
         let beta = OpKind::Gemm.def().with_defaults(Attrs::new().with("beta", Attr::Float(0.5)));
         side.key(OpKind::Gemm, beta); // k6
+        let ct = Attrs::new()
+            .with("strides", ints(&[1, 1]))
+            .with("pads", ints(&[0, 0, 0, 0]))
+            .with("dilations", ints(&[1, 1]))
+            .with("output_padding", ints(&[0, 0]));
+        side.key(OpKind::ConvTranspose, OpKind::ConvTranspose.def().with_defaults(ct)); // k7
         side
     }
 
     const CONV: &[usize] = &[1, 3, 3, 3];
     const LIN: &[usize] = &[2, 3];
     const POOL: &[usize] = &[1, 2, 6, 6];
+    const CT: &[usize] = &[1, 3, 7, 7];
 
     /// Runs rule `name` alone from `start` (whose class has type `root`); true when `goal`
     /// ends up in the same class.
@@ -555,6 +703,48 @@ mod tests {
             "(gelu_tanh (conv k0 v0 v1 v6 act-none))",
             "(conv k0 v0 v1 v6 act-gelu-tanh)",
             CONV,
+        ),
+        (
+            "conv-transpose-relu",
+            "(relu (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 act-relu)",
+            CT,
+        ),
+        (
+            "conv-transpose-leaky-relu",
+            "(leaky_relu n3e4ccccd (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 (act-leaky n3e4ccccd))",
+            CT,
+        ),
+        (
+            "conv-transpose-clip",
+            "(clip n0 n40c00000 (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 (act-clip n0 n40c00000))",
+            CT,
+        ),
+        (
+            "conv-transpose-sigmoid",
+            "(sigmoid (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 act-sigmoid)",
+            CT,
+        ),
+        (
+            "conv-transpose-hard-swish",
+            "(hard_swish (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 act-hard-swish)",
+            CT,
+        ),
+        (
+            "conv-transpose-gelu",
+            "(gelu (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 act-gelu)",
+            CT,
+        ),
+        (
+            "conv-transpose-gelu-tanh",
+            "(gelu_tanh (conv_transpose k7 v0 v16 v6 act-none))",
+            "(conv_transpose k7 v0 v16 v6 act-gelu-tanh)",
+            CT,
         ),
         ("gemm-relu", "(relu (gemm k1 v3 v4 v5 act-none))", "(gemm k1 v3 v4 v5 act-relu)", LIN),
         (
@@ -679,6 +869,54 @@ mod tests {
             LIN,
         ),
         (
+            "conv-transpose-bias",
+            "(add (conv_transpose k7 v0 v16 v6 act-none) v2)",
+            "(conv_transpose k7 v0 v16 (bias-add v6 v2) act-none)",
+            CT,
+        ),
+        (
+            "conv-transpose-bias-left",
+            "(add v2 (conv_transpose k7 v0 v16 nobias act-none))",
+            "(conv_transpose k7 v0 v16 (bias-add nobias v2) act-none)",
+            CT,
+        ),
+        ("mul-mul-const", "(mul (mul v8 v2) v6)", "(mul v8 (const-mul v2 v6))", CONV),
+        ("add-add-const", "(add (add v8 v2) v6)", "(add v8 (const-add v2 v6))", CONV),
+        ("add-mul-const", "(mul (add v8 v2) v6)", "(add (mul v8 v6) (const-mul v2 v6))", CONV),
+        ("mul-add-affine", "(add (mul v8 v2) v6)", "(affine v8 v2 v6 act-none)", CONV),
+        ("affine-relu", "(relu (affine v8 v2 v6 act-none))", "(affine v8 v2 v6 act-relu)", CONV),
+        (
+            "affine-leaky-relu",
+            "(leaky_relu n3e4ccccd (affine v8 v2 v6 act-none))",
+            "(affine v8 v2 v6 (act-leaky n3e4ccccd))",
+            CONV,
+        ),
+        (
+            "affine-clip",
+            "(clip n0 n40c00000 (affine v8 v2 v6 act-none))",
+            "(affine v8 v2 v6 (act-clip n0 n40c00000))",
+            CONV,
+        ),
+        (
+            "affine-sigmoid",
+            "(sigmoid (affine v8 v2 v6 act-none))",
+            "(affine v8 v2 v6 act-sigmoid)",
+            CONV,
+        ),
+        (
+            "affine-hard-swish",
+            "(hard_swish (affine v8 v2 v6 act-none))",
+            "(affine v8 v2 v6 act-hard-swish)",
+            CONV,
+        ),
+        ("affine-gelu", "(gelu (affine v8 v2 v6 act-none))", "(affine v8 v2 v6 act-gelu)", CONV),
+        (
+            "affine-gelu-tanh",
+            "(gelu_tanh (affine v8 v2 v6 act-none))",
+            "(affine v8 v2 v6 act-gelu-tanh)",
+            CONV,
+        ),
+        (
             "pad-conv",
             "(conv k0 (pad k2 v0) v1 v6 act-relu)",
             "(conv (fold-pad k0 k2) v0 v1 v6 act-relu)",
@@ -757,6 +995,31 @@ mod tests {
                 "(add (matmul v3 v4 nobias act-none) v0)",
                 "(matmul v3 v4 v0 act-none)",
                 LIN,
+            ),
+            // A conv_transpose bias must be per channel.
+            (
+                "conv-transpose-bias",
+                "(add (conv_transpose k7 v0 v16 nobias act-none) v7)",
+                "(conv_transpose k7 v0 v16 (bias-add nobias v7) act-none)",
+                CT,
+            ),
+            // Elementwise chains: only constants combine, an affine needs constant scale and
+            // shift and must not enlarge x, and a chain with an activation in between stays.
+            ("mul-mul-const", "(mul (mul v8 v2) v8)", "(mul v8 (const-mul v2 v8))", CONV),
+            ("add-add-const", "(add (add v8 v8) v6)", "(add v8 (const-add v8 v6))", CONV),
+            ("add-mul-const", "(mul (add v8 v2) v8)", "(add (mul v8 v8) (const-mul v2 v8))", CONV),
+            ("mul-add-affine", "(add (mul v8 v2) v8)", "(affine v8 v2 v8 act-none)", CONV),
+            (
+                "mul-add-affine",
+                "(add (mul v9 v15) v5)",
+                "(affine v9 v15 v5 act-none)",
+                [2, 2, 3].as_slice(),
+            ),
+            (
+                "affine-relu",
+                "(relu (affine v8 v2 v6 act-sigmoid))",
+                "(affine v8 v2 v6 act-relu)",
+                CONV,
             ),
             // A −∞ pad in front of a conv, and a zero pad in front of a max_pool.
             (
