@@ -259,7 +259,9 @@ fn conv_transpose_matches() {
         .with("pads", ints(&[1, 0, 2, 1]))
         .with("dilations", ints(&[2, 1]))
         .with("group", Attr::Int(2))
-        .with("output_padding", ints(&[1, 0]));
+        .with("output_padding", ints(&[1, 0]))
+        .with("activation", Attr::Str("leaky_relu".into()))
+        .with("activation_params", Attr::Floats(vec![0.1]));
     check(&conv_transpose_graph(&[2, 4, 4, 3], &[4, 2, 2, 3], a, true, 91), "conv_transpose g2");
     let a = Attrs::new()
         .with("strides", ints(&[1]))

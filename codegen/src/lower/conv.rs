@@ -17,7 +17,7 @@
 //!
 //! `conv_transpose`: per image and group, `cols = Wᵀ · x` on the micro-kernel (weights packed
 //! transposed at compile time), then a scalar col2im scatter-add into the result, which starts
-//! as the bias. Correct, not tuned.
+//! as the bias; the fused activation runs last over the whole result. Correct, not tuned.
 
 use super::gemm::{activation_of, broadcast_strides, mul, offset, require_f32};
 use super::microkernel::{
@@ -121,8 +121,8 @@ fn geometry(
         pad_end: pads[sp..].to_vec(),
     };
     let ok = group > 0
-        && geo.c % group == 0
-        && geo.m % group == 0
+        && geo.c.is_multiple_of(group)
+        && geo.m.is_multiple_of(group)
         && geo.strides.iter().chain(&geo.dil).all(|&s| s > 0)
         && if transposed {
             ws[0] as u64 == geo.c && ws[1] as u64 * group == geo.m
@@ -322,7 +322,6 @@ pub fn lower_conv<'ctx>(
                         emit_matmul(cx, (mg, nl * out_last, kk), a, b, c, &epi, tiling)
                     };
                     let full = lines / lp;
-                    let panel = panel;
                     cx.for_n(full, 1, |cx, pi| {
                         let l0 = mul(cx, pi, lp)?;
                         panel(cx, l0, lp)
@@ -437,11 +436,7 @@ fn emit_im2col<'ctx>(
                         if s_last == 1 {
                             cx.builder.build_memcpy(d, 4, src, 4, cx.i64(4 * (hi - lo)))?;
                         } else {
-                            let f = cx.f32_type();
-                            cx.for_n(hi - lo, 1, |cx, j| {
-                                let v = cx.load_at(f, src, mul(cx, j, s_last)?, 4)?;
-                                cx.store_at(v, d, j, 4)
-                            })?;
+                            emit_strided_copy(cx, src, s_last, d, hi - lo)?;
                         }
                     }
                     Ok(())
@@ -466,6 +461,50 @@ fn emit_im2col<'ctx>(
                 }
             })
         })?;
+    }
+    Ok(())
+}
+
+/// Copies `count` floats `src[j·stride]` to `dst[j]` with masked vector gathers (static
+/// chunks of `VL`; a scalar loop here gets unrolled into huge blocks by LLVM).
+fn emit_strided_copy<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    src: PointerValue<'ctx>,
+    stride: u64,
+    dst: PointerValue<'ctx>,
+    count: u64,
+) -> Result<(), CodegenError> {
+    let vl = cx.lanes as u64;
+    let i64_t = cx.i64_type();
+    let ptr_vec = cx.ptr_type().vec_type(cx.lanes);
+    let base = cx.builder.build_ptr_to_int(src, i64_t, "src.i")?;
+    let base = cx.splat(base.into(), cx.lanes)?.into_vector_value();
+    let vt = cx.f32_vec(cx.lanes);
+    let gather = cx.intrinsic("llvm.masked.gather", &[vt.into(), ptr_vec.into()])?;
+    for chunk in 0..count.div_ceil(vl) {
+        let offs: Vec<_> =
+            (0..vl).map(|l| i64_t.const_int(4 * stride * (chunk * vl + l), false)).collect();
+        let addr =
+            cx.builder.build_int_add(base, inkwell::types::VectorType::const_vector(&offs), "a")?;
+        let ptrs = cx.builder.build_int_to_ptr(addr, ptr_vec, "ptrs")?;
+        let valid = (count - chunk * vl).min(vl);
+        let mask: Vec<_> =
+            (0..vl).map(|l| cx.ctx.bool_type().const_int((l < valid) as u64, false)).collect();
+        let args: [inkwell::values::BasicMetadataValueEnum; 4] = [
+            ptrs.into(),
+            cx.ctx.i32_type().const_int(4, false).into(),
+            inkwell::types::VectorType::const_vector(&mask).into(),
+            vt.const_zero().into(),
+        ];
+        let v = cx
+            .builder
+            .build_call(gather, &args, "g")?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| CodegenError::Llvm("gather returns nothing".into()))?
+            .into_vector_value();
+        let p = offset(cx, dst, cx.i64(chunk * vl))?;
+        super::microkernel::store_vec(cx, v, p, valid)?;
     }
     Ok(())
 }
@@ -547,6 +586,14 @@ pub fn lower_conv_transpose<'ctx>(
         })
     })?;
     free_workspace(cx, col)?;
+    let act = activation_of(cx, g, node)?;
+    if act != Activation::None {
+        cx.for_n(geo.n * geo.m * pout, 1, |cx, i| {
+            let v = cx.load_at(f, y, i, 4)?;
+            let v = super::math::activation(cx, act, v)?;
+            cx.store_at(v, y, i, 4)
+        })?;
+    }
     cx.finish_kernel(kern)
 }
 
