@@ -32,6 +32,8 @@ use asplit_ir::quant::{squared_error, QuantError, QuantParams, EDGE_BITS};
 use asplit_ir::tensor::seeded_uniform;
 use asplit_ir::{DType, Tensor, TensorData};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use thiserror::Error;
 
 /// Number of edge bit-widths (2..=8).
@@ -61,6 +63,9 @@ pub enum CalibrateError {
         /// What failed.
         source: RunError,
     },
+    /// A sample was not run although no earlier sample failed (a worker thread ended early).
+    #[error("calibration sample {0} was not run")]
+    NotRun(usize),
     /// Quantization parameters could not be built.
     #[error(transparent)]
     Quant(#[from] QuantError),
@@ -152,18 +157,20 @@ pub fn calibrate(
     if samples.is_empty() {
         return Err(CalibrateError::NoSamples);
     }
-    let total = 2 * samples.len();
     let tracked = tracked_values(g, layers);
-    let mut ranges: HashMap<ValueId, (f32, f32)> = HashMap::new();
-    for (i, sample) in samples.iter().enumerate() {
+    let per_sample = per_sample(samples, 0, progress, |i, sample| {
+        let mut ranges: HashMap<ValueId, (f32, f32)> = HashMap::new();
         observe(g, i, sample, |v, t| {
-            if tracked.contains_key(&v) {
-                if let Some(x) = t.as_f32() {
-                    widen(ranges.entry(v).or_insert((f32::INFINITY, f32::NEG_INFINITY)), x);
-                }
+            if let (true, Some(x)) = (tracked.contains_key(&v), t.as_f32()) {
+                widen(ranges.entry(v).or_insert((f32::INFINITY, f32::NEG_INFINITY)), x);
             }
         })?;
-        progress(i + 1, total);
+        Ok(ranges)
+    })?;
+    let mut ranges: HashMap<ValueId, (f32, f32)> = HashMap::new();
+    for (v, (lo, hi)) in per_sample.into_iter().flatten() {
+        let r = ranges.entry(v).or_insert((f32::INFINITY, f32::NEG_INFINITY));
+        *r = (r.0.min(lo), r.1.max(hi));
     }
     let ranges: HashMap<ValueId, (f32, f32)> = ranges
         .into_iter()
@@ -227,22 +234,91 @@ fn activation_tables(
             params.insert(v, p.collect::<Result<_, _>>()?);
         }
     }
-    let mut acc = vec![Accum::default(); layers.len()];
-    for (i, sample) in samples.iter().enumerate() {
+    let per_sample = per_sample(samples, samples.len(), progress, |i, sample| {
+        let mut acc = vec![Accum::default(); layers.len()];
         observe(g, i, sample, |v, t| {
-            let (Some(Some(layer)), Some(p), Some(x)) =
+            if let (Some(Some(layer)), Some(p), Some(x)) =
                 (tracked.get(&v), params.get(&v), t.as_f32())
-            else {
-                return;
-            };
-            accumulate(&mut acc[*layer], x, p);
+            {
+                accumulate(&mut acc[*layer], x, p);
+            }
         })?;
-        progress(samples.len() + i + 1, 2 * samples.len());
+        Ok(acc)
+    })?;
+    // Summed in sample order, so the result does not depend on the thread count.
+    let mut acc = vec![Accum::default(); layers.len()];
+    for sample in per_sample {
+        for (a, s) in acc.iter_mut().zip(sample) {
+            a.add(&s);
+        }
     }
     let elems = |l: &Layer| {
         l.outputs.iter().filter(|&&v| quantizable(g, v)).map(|&v| g.ty(v).numel() as u64).sum()
     };
     Ok(acc.iter().zip(&layers.layers).map(|(a, l)| table(a, elems(l))).collect())
+}
+
+impl Accum {
+    fn add(&mut self, other: &Accum) {
+        for (e, o) in self.err.iter_mut().zip(&other.err) {
+            *e += o;
+        }
+        self.power += other.power;
+        self.count += other.count;
+    }
+}
+
+/// Runs `f` on every sample, on up to `available_parallelism` threads, and returns the
+/// results in sample order. `progress(offset + done, 2 × samples)` is called on this thread
+/// as samples finish. On failure, no new sample is started and the error of the
+/// lowest-numbered failing sample is returned.
+fn per_sample<T: Send>(
+    samples: &[Vec<Tensor>],
+    offset: usize,
+    progress: &mut dyn FnMut(usize, usize),
+    f: impl Fn(usize, &[Tensor]) -> Result<T, CalibrateError> + Sync,
+) -> Result<Vec<T>, CalibrateError> {
+    let n = samples.len();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).clamp(1, n.max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut results: Vec<Option<Result<T, CalibrateError>>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..threads {
+            let (tx, next, stop, f) = (tx.clone(), &next, &stop, &f);
+            // Every index taken is run: the samples before a failing one all finish.
+            scope.spawn(move || loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                let r = f(i, &samples[i]);
+                if r.is_err() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if tx.send((i, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (done, (i, r)) in rx.iter().enumerate() {
+            results[i] = Some(r);
+            progress(offset + done + 1, 2 * n);
+        }
+    });
+    let mut out = Vec::with_capacity(n);
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(r) => out.push(r?),
+            None => return Err(CalibrateError::NotRun(i)),
+        }
+    }
+    Ok(out)
 }
 
 /// Adds one tensor's squared errors at every bit-width (`p` in [`EDGE_BITS`] order).
@@ -659,5 +735,25 @@ graph @g(%x: f32[2, 8], %ids: i64[2, 8]) {
         samples[1] = f32_sample(&[3, 3], 1, 0.0, 1.0);
         let err = calibrate(&g, &l, &samples, &mut |_, _| {}).unwrap_err();
         assert!(matches!(err, CalibrateError::Run { sample: 1, .. }), "{err}");
+        let mut samples = synthetic_samples(&g, 6, 1);
+        samples[4] = f32_sample(&[3, 3], 1, 0.0, 1.0);
+        samples[2] = f32_sample(&[1, 3], 1, 0.0, 1.0);
+        let err = calibrate(&g, &l, &samples, &mut |_, _| {}).unwrap_err();
+        assert!(matches!(err, CalibrateError::Run { sample: 2, .. }), "the lowest: {err}");
+    }
+
+    #[test]
+    fn results_do_not_depend_on_scheduling() {
+        let (g, l) = setup(MLP);
+        let samples = synthetic_samples(&g, 9, 4);
+        let a = calibrate(&g, &l, &samples, &mut |_, _| {}).unwrap();
+        let b = calibrate(&g, &l, &samples, &mut |_, _| {}).unwrap();
+        assert_eq!((&a.act, &a.ranges), (&b.act, &b.ranges));
+        let one_by_one: Vec<Calibration> = samples
+            .iter()
+            .map(|s| calibrate(&g, &l, std::slice::from_ref(s), &mut |_, _| {}).unwrap())
+            .collect();
+        let lo = one_by_one.iter().map(|c| c.ranges[&g.inputs[0]].0).fold(f32::INFINITY, f32::min);
+        assert_eq!(a.ranges[&g.inputs[0]].0, lo);
     }
 }
