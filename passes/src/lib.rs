@@ -12,6 +12,7 @@ pub mod dce;
 pub mod fold_batchnorm;
 pub mod fold_constants;
 pub mod fuse;
+pub mod insert_boundary;
 pub mod manager;
 pub mod options;
 pub mod pass;

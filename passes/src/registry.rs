@@ -14,6 +14,7 @@ pub static PASSES: &[&PassInfo] = &[
     &crate::dce::INFO,
     &crate::fold_batchnorm::INFO,
     &crate::fuse::INFO,
+    &crate::insert_boundary::INFO,
 ];
 
 /// The pipeline `asplitc MODEL.onnx` runs when `--passes` is not given.
