@@ -183,3 +183,29 @@ fn several_inputs_read_files_by_name_prefix() {
     let e = samples_error(&g, &dir);
     assert!(e.to_string().contains("no sample file for input `x_mask`"), "{e}");
 }
+
+/// The committed digits example: both folders fit the model, and the float model reaches the
+/// 95 % held-out accuracy its README promises when run by the reference interpreter.
+#[test]
+fn digits_example_folders_fit_the_model() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/digits");
+    let g = asplitc::driver::load_model(&root.join("digits_cnn.onnx"), &[]).unwrap();
+    let cal = read_samples(&g, &root.join("calibration")).unwrap();
+    assert!(cal.len() >= 32, "{} calibration samples", cal.len());
+    let val = read_samples(&g, &root.join("validation")).unwrap();
+    let labels = val.labels.as_ref().expect("validation/labels.npy");
+    assert_eq!(labels.len(), val.len());
+    let correct = val
+        .samples
+        .iter()
+        .zip(labels)
+        .filter(|(s, &label)| {
+            let out = asplit_ir::interp::run(&g, s).unwrap();
+            let logits = out[0].as_f32().unwrap();
+            let best = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+            best == Some(label as usize)
+        })
+        .count();
+    let accuracy = correct as f64 / val.len() as f64;
+    assert!(accuracy >= 0.95, "held-out accuracy {accuracy}");
+}
