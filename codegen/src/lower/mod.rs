@@ -12,12 +12,19 @@
 //! This file builds no kernel itself; the generators live in one file per op family. It does
 //! not decide where buffers live (see `arena`) nor call the kernels (see `forward`).
 
+pub mod cast;
 pub mod conv;
 pub mod elementwise;
 pub mod gemm;
+pub mod layout;
 pub mod math;
 pub mod microkernel;
+pub mod movement;
+pub mod nary;
+pub mod norm;
 pub mod pack;
+pub mod pool;
+pub mod reduce;
 
 use crate::error::CodegenError;
 use asplit_ir::{DType, Graph, NodeId, OpKind, Tensor, ValueId};
@@ -61,6 +68,32 @@ pub fn generator(op: OpKind) -> Option<Generator> {
         | OpKind::Exp
         | OpKind::Log
         | OpKind::Sqrt => elementwise::lower_unary,
+        OpKind::Add
+        | OpKind::Sub
+        | OpKind::Mul
+        | OpKind::Div
+        | OpKind::Pow
+        | OpKind::Max
+        | OpKind::Min
+        | OpKind::Sum
+        | OpKind::Equal
+        | OpKind::Less
+        | OpKind::Greater
+        | OpKind::Where
+        | OpKind::Affine => nary::lower_nary,
+        OpKind::Reshape
+        | OpKind::Transpose
+        | OpKind::Expand
+        | OpKind::Slice
+        | OpKind::Concat
+        | OpKind::Split
+        | OpKind::Pad
+        | OpKind::Gather => movement::lower_movement,
+        OpKind::ReduceMean | OpKind::ReduceSum | OpKind::ReduceMax => reduce::lower_reduce,
+        OpKind::Softmax | OpKind::LogSoftmax => reduce::lower_softmax,
+        OpKind::BatchNorm | OpKind::LayerNorm | OpKind::Lrn => norm::lower_norm,
+        OpKind::MaxPool | OpKind::AvgPool => pool::lower_pool,
+        OpKind::Cast => cast::lower_cast,
         _ => return None,
     };
     Some(g)
@@ -444,6 +477,24 @@ impl<'a, 'ctx> KernelCx<'a, 'ctx> {
             BasicValueEnum::VectorValue(c) => self.builder.build_select(c, a, b, "sel")?,
             other => return Err(CodegenError::Llvm(format!("select on {other:?}"))),
         })
+    }
+
+    /// A stack slot of type `ty` in the current function's entry block (mem2reg turns it
+    /// into a register): accumulators of reductions.
+    pub fn entry_alloca(
+        &self,
+        ty: BasicTypeEnum<'ctx>,
+    ) -> Result<PointerValue<'ctx>, CodegenError> {
+        let entry = self
+            .current_function()?
+            .get_first_basic_block()
+            .ok_or_else(|| CodegenError::Llvm("function without entry block".into()))?;
+        let b = self.ctx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => b.position_before(&i),
+            None => b.position_at_end(entry),
+        }
+        Ok(b.build_alloca(ty, "acc")?)
     }
 
     /// A vector with every lane `x`.
