@@ -18,7 +18,11 @@
 //! Only f32 values are quantizable. A layer output of another dtype (an i64 shape tensor, a
 //! bool mask, …) gets no range and contributes nothing to its layer's table; a layer without
 //! any f32 output (or without weights) gets [`DistortionTable::zero`]. [`act_params`] on such
-//! a value is an error ([`CalibrateError::NotQuantizable`]).
+//! a value is an error ([`CalibrateError::NoRange`]; [`act_params_checked`] says
+//! [`CalibrateError::NotQuantizable`]).
+//!
+//! Samples run in parallel (one interpreter run per thread); per-sample sums are added in
+//! sample order, so the tables do not depend on the thread count.
 //!
 //! Without user samples the driver calls [`synthetic_samples`] and must warn that the plan
 //! was calibrated on synthetic data ([`Calibration::synthetic`]). This file chooses no bits
