@@ -80,6 +80,33 @@ pub fn unfused_activations(g: &Graph) -> Vec<String> {
         .collect()
 }
 
+/// Elementwise chains by constants that `fuse` should have collapsed into one `affine`: a
+/// `mul`/`add` with a constant operand reading the single-use result of another such
+/// `mul`/`add` or of an `affine` without activation (`add after mul`).
+pub fn unfused_chains(g: &Graph) -> Vec<String> {
+    let mut uses = std::collections::HashMap::new();
+    for (_, n) in g.live_nodes() {
+        for &v in &n.inputs {
+            *uses.entry(v).or_insert(0usize) += 1;
+        }
+    }
+    let by_const = |n: &asplit_ir::graph::NodeData| {
+        matches!(n.op, OpKind::Mul | OpKind::Add)
+            && n.inputs.iter().any(|&v| g.const_value(v).is_some())
+    };
+    g.live_nodes()
+        .filter(|(_, n)| by_const(n))
+        .filter_map(|(_, n)| {
+            let x = *n.inputs.iter().find(|&&v| g.const_value(v).is_none())?;
+            let p = &g.nodes[g.producer(x)?];
+            let plain_affine =
+                p.op == OpKind::Affine && p.attrs.str("activation").is_ok_and(|a| a == "none");
+            let chained = (by_const(p) || plain_affine) && uses.get(&x) == Some(&1);
+            (chained && !g.outputs.contains(&x)).then(|| format!("{} after {}", n.op, p.op))
+        })
+        .collect()
+}
+
 /// Live nodes of these ops.
 pub fn count_ops(g: &Graph, ops: &[OpKind]) -> usize {
     g.live_nodes().filter(|(_, n)| ops.contains(&n.op)).count()

@@ -1,14 +1,16 @@
 //! Differential test of `fold-batchnorm` and `fuse` on the 9 light models: the interpreter
 //! output before and after `canonicalize,fold-constants,dce,fold-batchnorm,fuse` agrees
-//! within rtol 1e-4, no batch_norm or identity is left, and no fusible activation still
-//! reads a conv/gemm/matmul result. Node and layer counts are printed (`--nocapture`).
+//! within rtol 1e-4, no batch_norm or identity is left, no fusible activation still
+//! reads a conv/conv_transpose/gemm/matmul/affine result, and no chain of elementwise ops by
+//! constants is left (DenseNet's BN-after-concat + Scale + relu is one `affine`). Node and
+//! layer counts are printed (`--nocapture`).
 //! It does not check speed.
 
 use asplit_ir::ops::OpKind;
 use asplit_ir::{Graph, Tensor};
 use asplit_passes::{parse_pipeline, ManagerOptions, PassManager};
 use asplit_tests::conformance::arange_input;
-use asplit_tests::models::{layer_count as layers, unfused_activations as unfused};
+use asplit_tests::models::{layer_count as layers, unfused_activations as unfused, unfused_chains};
 use asplit_tests::{compare, onnx_data_dir};
 use asplitc::onnx::{import_file, ImportOptions};
 
@@ -65,6 +67,10 @@ fn light_models_keep_their_outputs_after_fusion() {
         let act = unfused(&g);
         if !act.is_empty() {
             failures.push(format!("{name}: unfused {act:?}"));
+        }
+        let chains = unfused_chains(&g);
+        if !chains.is_empty() {
+            failures.push(format!("{name}: elementwise chains left {chains:?}"));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

@@ -54,7 +54,7 @@ use std::time::Duration;
 pub const INFO: PassInfo = PassInfo {
     name: "fuse",
     summary:
-        "Fuse bias, activation and padding into conv/gemm/matmul/pool layers with an e-graph (egg).",
+        "Fuse bias, activation and padding into conv/conv_transpose/gemm/matmul/pool layers, and elementwise chains by constants into one affine, with an e-graph (egg).",
     options: &[
         OptionDef {
             name: "iter-limit",
