@@ -405,10 +405,12 @@ pub enum ExactStop {
 }
 
 /// The exact least-latency assignment of one cut under memory, T ≤ T_0 and the distortion
-/// budget (ties: less distortion); `Ok(None)` when none exists.
+/// budget (ties: less distortion), among those whose total is at most `incumbent` (pass
+/// `f64::INFINITY` for no bound); `Ok(None)` when none exists.
 pub fn exact_assignment(
     model: &CostModel,
     on_edge: &[bool],
+    incumbent: f64,
     work: &mut u64,
 ) -> Result<Option<Assignment>, ExactStop> {
     let n = model.len();
@@ -424,12 +426,21 @@ pub fn exact_assignment(
     let mut rest_w = vec![0u64; edge.len() + 1];
     let mut rest_tx = vec![0u64; edge.len() + 1];
     let mut rest_d = vec![0f64; edge.len() + 1];
+    let mut rest_lat = vec![0f64; edge.len() + 1];
     for k in (0..edge.len()).rev() {
         let cs = &choices[k];
         rest_w[k] = rest_w[k + 1] + cs.iter().map(|c| c.wsum).min().unwrap_or(0);
         rest_tx[k] = rest_tx[k + 1] + cs.iter().map(|c| c.tx).min().unwrap_or(0);
         rest_d[k] = rest_d[k + 1] + cs.iter().map(|c| c.dist).fold(f64::INFINITY, f64::min);
+        rest_lat[k] = rest_lat[k + 1] + cs.iter().map(|c| c.lat).fold(f64::INFINITY, f64::min);
     }
+    // What the cut adds to every label's latency: the cloud layers, the raw inputs, the
+    // headers and the RTT. A label that cannot beat `incumbent` even with the fastest
+    // remaining choices is dropped (the slack keeps ties, which may have less distortion).
+    let header = model.header_bytes(&crossing);
+    let cloud: f64 = (0..n).filter(|&l| !on_edge[l]).map(|l| model.layers[l].cloud).sum();
+    let fixed = cloud + if header > 0 { model.transmit_seconds(raw_tx + header) } else { 0.0 };
+    let bound = incumbent + incumbent.abs() * 1e-12;
     let start = Label {
         peak: model.input_buffer_bytes(),
         wsum: 0,
@@ -459,6 +470,7 @@ pub fn exact_assignment(
                 if mem <= model.edge_memory_bytes
                     && raw_tx + lab.tx + rest_tx[k + 1] <= t0
                     && lab.dist + rest_d[k + 1] <= budget
+                    && lab.lat + rest_lat[k + 1] + fixed <= bound
                 {
                     next.push(lab);
                 }
@@ -517,7 +529,6 @@ fn pareto_labels(mut labels: Vec<Label>, work: &mut u64) -> Option<Vec<Label>> {
 pub fn search(model: &CostModel, act_budgets: &[f64], cuts: &[Vec<bool>]) -> SearchResult {
     let mut out = SearchResult { exact: model.max_distortion.is_some(), ..Default::default() };
     let t0 = model.t0_bytes();
-    let mut work = 0u64;
     for cut in cuts {
         for &b in &model.bits {
             push_auto(model, &mut out.solutions, &Assignment::uniform(model, cut, b), "uniform");
@@ -535,23 +546,47 @@ pub fn search(model: &CostModel, act_budgets: &[f64], cuts: &[Vec<bool>]) -> Sea
                 }
             }
         }
-        if model.max_distortion.is_some() && out.exact {
-            match exact_assignment(model, cut, &mut work) {
-                Ok(Some(a)) => push_auto(model, &mut out.solutions, &a, "exact"),
-                Ok(None) => {}
-                Err(stop) => {
-                    out.exact = false;
-                    out.warnings.push(format!(
-                        "exact bit search stopped at a cut with {} edge layers ({stop:?}): \
-                         from there on the bits are the λ-sweep's and may not be optimal",
-                        cut.iter().filter(|&&e| e).count()
-                    ));
-                }
-            }
-        }
+    }
+    if model.max_distortion.is_some() {
+        exact_pass(model, cuts, &mut out);
     }
     dedup(&mut out.solutions);
     out
+}
+
+/// The exact search over every cut, bounded by the best total found so far (the paper's and
+/// the uniform solutions first, then each exact optimum).
+fn exact_pass(model: &CostModel, cuts: &[Vec<bool>], out: &mut SearchResult) {
+    let mut incumbent = out
+        .solutions
+        .iter()
+        .filter(|s| s.within_budget)
+        .map(|s| s.latency.total)
+        .fold(f64::INFINITY, f64::min);
+    let mut work = 0u64;
+    for cut in cuts {
+        match exact_assignment(model, cut, incumbent, &mut work) {
+            Ok(Some(a)) => {
+                let s = model.solution(SolutionKind::AutoSplit, &a, "exact");
+                if s.feasible {
+                    if s.within_budget {
+                        incumbent = incumbent.min(s.latency.total);
+                    }
+                    out.solutions.push(s);
+                }
+            }
+            Ok(None) => {}
+            Err(stop) => {
+                out.exact = false;
+                out.warnings.push(format!(
+                    "exact bit search stopped at a cut with {} edge layers ({stop:?}): from \
+                     there on the bits are the λ-sweep's and may not be optimal",
+                    cut.iter().filter(|&&e| e).count()
+                ));
+                return;
+            }
+        }
+    }
 }
 
 /// Prices `a` and keeps it when feasible.
