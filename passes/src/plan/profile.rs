@@ -484,6 +484,33 @@ elementwise = 0.5
     }
 
     #[test]
+    fn docs_profiles_md_names_every_key() {
+        let docs = include_str!("../../../docs/profiles.md");
+        let mut p = DeviceProfile::from_toml(MINIMAL, "t.toml").unwrap();
+        p.description = "d".into();
+        p.peak_macs_per_s.f16 = Some(1.0);
+        p.peak_macs_per_s.int4 = Some(1.0);
+        p.peak_macs_per_s.int2 = Some(1.0);
+        p.measured_s.insert("layer".into(), 1.0);
+        let table: toml::Table = toml::from_str(&p.to_toml()).unwrap();
+        let mut keys = Vec::new();
+        for (k, v) in &table {
+            keys.push(k.clone());
+            if let (Some(inner), false) = (v.as_table(), k == "measured_s") {
+                keys.extend(inner.keys().cloned());
+            }
+        }
+        assert_eq!(keys.len(), 7 + 5 + 4, "{keys:?}");
+        for k in keys {
+            let named = docs.contains(&format!("`{k}`")) || docs.contains(&format!("`[{k}]`"));
+            assert!(named, "docs/profiles.md does not name `{k}`");
+        }
+        for name in builtin_names() {
+            assert!(docs.contains(&format!("### `{name}`")), "no section for {name}");
+        }
+    }
+
+    #[test]
     fn resolve_reads_files_and_rejects_unknown_names() {
         let dir = std::env::temp_dir().join(format!("asplit-profile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
