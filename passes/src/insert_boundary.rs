@@ -366,8 +366,10 @@ impl<'g> Lowering<'g> {
             let codes = Tensor::new(shape, TensorData::I32(codes))
                 .map_err(|e| spec_err(format!("{}: {e}", describe(self.g, w))))?;
             self.stats.weight_bytes += packed_len(codes.numel(), p.bits);
-            let c = self.g.add_const(codes);
-            let cn = self.g.producer(c).expect("add_const defines its value by a node");
+            let ty = codes.ty();
+            let value = Attrs::new().with("value", Attr::Tensor(std::sync::Arc::new(codes)));
+            let cn = self.g.add_node_typed(OpKind::Const, value, vec![], vec![ty]);
+            let c = self.g.nodes[cn].outputs[0];
             self.g.placement.insert(cn, Placement::Edge);
             self.after.entry(anchor).or_default().push(cn);
             let d =

@@ -418,4 +418,59 @@ mod tests {
             &["takes 2 to 3 operand(s), found 1"],
         );
     }
+
+    fn boundary_quant(bits: i64, scheme: &str, scale: &[f32], zp: &[i64], axis: i64) -> Attrs {
+        Attrs::new()
+            .with("bits", Attr::Int(bits))
+            .with("scheme", Attr::Str(scheme.into()))
+            .with("scale", Attr::Floats(scale.to_vec()))
+            .with("zero_point", Attr::Ints(zp.to_vec()))
+            .with("axis", Attr::Int(axis))
+    }
+
+    #[test]
+    fn boundary_quantize_and_dequantize_shapes() {
+        let a = boundary_quant(4, "asym", &[0.5], &[3], -1);
+        let out = run(OpKind::Quantize, &[f(&[1, 3, 2])], a.clone()).unwrap();
+        assert_eq!(out, vec![t(DType::I32, &[1, 3, 2])]);
+        let out = run(OpKind::Dequantize, &[t(DType::I32, &[1, 3, 2])], a).unwrap();
+        assert_eq!(out, vec![f(&[1, 3, 2])]);
+        let per_channel = boundary_quant(3, "sym", &[0.1, 0.2, 0.3], &[0, 0, 0], 1);
+        let out = run(OpKind::Quantize, &[f(&[1, 3, 2])], per_channel).unwrap();
+        assert_eq!(out, vec![t(DType::I32, &[1, 3, 2])]);
+    }
+
+    #[test]
+    fn boundary_quantize_errors() {
+        let x = f(&[1, 3, 2]);
+        let cases: [(Attrs, &str); 5] = [
+            (boundary_quant(0, "asym", &[0.5], &[0], -1), "attribute `bits` = 0 is outside 1..=16"),
+            (boundary_quant(4, "linear", &[0.5], &[0], -1), "`scheme` = \"linear\""),
+            (boundary_quant(4, "sym", &[0.5, 0.5], &[0, 0], 1), "2 scale(s) / zero point(s)"),
+            (boundary_quant(4, "asym", &[-1.0], &[0], -1), "scale -1 is not a positive"),
+            (boundary_quant(4, "asym", &[0.5], &[0], -2), "must be a channel axis"),
+        ];
+        for (a, want) in cases {
+            expect_err(OpKind::Quantize, &[x.clone()], a, &[want]);
+        }
+        let a = boundary_quant(4, "asym", &[0.5], &[0], -1);
+        expect_err(OpKind::Quantize, &[t(DType::I32, &[2])], a.clone(), &["expected f32"]);
+        expect_err(OpKind::Dequantize, &[f(&[2])], a, &["expected i32 codes"]);
+    }
+
+    #[test]
+    fn pack_unpack_and_transfer_shapes() {
+        let bits = |b: i64| Attrs::new().with("bits", Attr::Int(b));
+        let out = run(OpKind::Pack, &[t(DType::I32, &[2, 3, 3])], bits(3)).unwrap();
+        assert_eq!(out, vec![t(DType::U8, &[7])], "18 codes of 3 bits");
+        let un = |shape: &[i64]| bits(3).with("shape", Attr::Ints(shape.to_vec()));
+        let out = run(OpKind::Unpack, &[t(DType::U8, &[7])], un(&[2, 3, 3])).unwrap();
+        assert_eq!(out, vec![t(DType::I32, &[2, 3, 3])]);
+        expect_err(OpKind::Unpack, &[t(DType::U8, &[6])], un(&[2, 3, 3]), &["expected u8[7]"]);
+        expect_err(OpKind::Pack, &[t(DType::I32, &[2])], bits(17), &["outside 1..=16"]);
+        let slot = |s: i64| Attrs::new().with("slot", Attr::Int(s));
+        let out = run(OpKind::Send, &[t(DType::U8, &[7])], slot(0)).unwrap();
+        assert_eq!(out, vec![t(DType::U8, &[7])]);
+        expect_err(OpKind::Recv, &[f(&[2])], slot(-1), &["`slot` = -1 is outside"]);
+    }
 }
