@@ -192,7 +192,7 @@ enum Command {
     /// with the device profiles and the uplink, and lists the solutions: the chosen one first,
     /// Pareto-optimal ones marked, the baselines (cloud-only, edge-only-u8, neurosurgeon,
     /// qdmp) below. No code is generated. The method and plan.json schema: docs/plan.md.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
 
     /// Measure this machine and write a device profile for --edge/--cloud.
     ///
@@ -327,13 +327,16 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
             output: o.output,
             passes: o.pass_flags.request(""),
         }),
-        Some(Command::Plan(p)) => plan_cmd::plan_command(&plan_cmd::PlanRequest {
-            model: p.model,
-            input_shapes: driver::parse_input_shapes(&p.model_opts.input_shapes)?,
-            passes: p.pass_flags.request(DEFAULT_PIPELINE),
-            settings: p.plan_flags.settings()?,
-            json_out: p.out,
-        }),
+        Some(Command::Plan(p)) => {
+            let p = *p;
+            plan_cmd::plan_command(&plan_cmd::PlanRequest {
+                model: p.model,
+                input_shapes: driver::parse_input_shapes(&p.model_opts.input_shapes)?,
+                passes: p.pass_flags.request(DEFAULT_PIPELINE),
+                settings: p.plan_flags.settings()?,
+                json_out: p.out,
+            })
+        }
         Some(Command::Passes) => {
             print!("{}", asplit_passes::registry::render_list());
             Ok(())

@@ -48,6 +48,19 @@ pub struct Planned {
     pub calibration: Calibration,
     /// The solutions.
     pub plan: Plan,
+    /// What `--validate` measured, when given.
+    pub validation: Option<Validation>,
+}
+
+/// The float model's score on the validation folder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Validation {
+    /// Items (samples × batch) scored.
+    pub items: usize,
+    /// `top1-accuracy` (with labels.npy) or `top1-agreement` (with the float model).
+    pub metric: &'static str,
+    /// The float model's score, percent (100 for agreement).
+    pub reference: f64,
 }
 
 /// Runs `asplitc plan`: prints the table to stdout, writes plan.json.
@@ -80,14 +93,10 @@ pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
         bits: s.bits,
     };
     let plan = plan(g, &layers, &calibration, &config).map_err(plan_error)?;
-    let planned = Planned { layers, calibration, plan };
+    let mut planned = Planned { layers, calibration, plan, validation: None };
     if let Some(dir) = &s.validate {
-        let _set = read_samples(g, dir)?;
-        return Err(plan_error(format!(
-            "--validate {}: accuracy validation needs the insert-boundary pass, which this build \
-             does not have yet",
-            dir.display()
-        )));
+        let set = read_samples(g, dir)?;
+        crate::validate::validate_plan(g, &mut planned, &set, s.max_accuracy_drop)?;
     }
     Ok(planned)
 }
@@ -131,18 +140,20 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
-/// The solution table with warnings.
+/// The solution table (with the plan's warnings below it).
 pub fn render_plan(p: &Planned) -> String {
-    let mut out = render_table(&p.plan, &layer_names(&p.layers));
-    for w in &p.plan.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
+    render_table(&p.plan, &layer_names(&p.layers))
 }
 
 /// Writes plan.json.
 pub fn write_plan_json(g: &Graph, p: &Planned, path: &Path) -> Result<(), DriverError> {
-    let json = plan_json(&p.plan, g, &p.layers);
+    let mut json = plan_json(&p.plan, g, &p.layers);
+    if let (Some(v), Some(obj)) = (&p.validation, json.as_object_mut()) {
+        obj.insert(
+            "validation".into(),
+            serde_json::json!({ "items": v.items, "metric": v.metric, "reference": v.reference }),
+        );
+    }
     let text = serde_json::to_string_pretty(&json).map_err(|e| DriverError::Flag {
         flag: "plan.json",
         message: format!("cannot serialise the plan: {e}"),

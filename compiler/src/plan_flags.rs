@@ -10,6 +10,12 @@ use asplit_passes::plan::search::ACT_BUDGETS;
 use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
 use std::path::PathBuf;
 
+/// The distortion budget used when neither `--max-distortion` nor `--max-accuracy-drop` is
+/// given: total quantization noise at most 5% of the signal power (≈ 13 dB SQNR). Without
+/// any budget the fastest solution would be chosen however much accuracy it loses (on the
+/// digits CNN, all-2-bit keeps 18% top-1, distortion 1.9; 4-bit keeps 98%, distortion 0.053).
+pub const DEFAULT_MAX_DISTORTION: f64 = 0.05;
+
 /// Default number of synthetic calibration samples when no `--calibration` is given.
 pub const DEFAULT_SYNTHETIC_SAMPLES: usize = 8;
 
@@ -55,7 +61,8 @@ pub struct PlanFlags {
     pub act_budgets: Vec<f64>,
 
     /// Keep only solutions whose total distortion (the sum over edge tensors of the
-    /// quantization noise-to-signal ratio, docs/plan.md) is at most X.
+    /// quantization noise-to-signal ratio, docs/plan.md) is at most X. Default: 0.05 unless
+    /// --max-accuracy-drop is given; `inf` disables the budget.
     #[arg(long, value_name = "X", help_heading = "Planning")]
     pub max_distortion: Option<f64>,
 
@@ -139,7 +146,7 @@ impl PlanFlags {
                 format!("{b} is not an average bit-width in 2..=8"),
             ));
         }
-        if let Some(x) = self.max_distortion.filter(|x| !(x.is_finite() && *x >= 0.0)) {
+        if let Some(x) = self.max_distortion.filter(|x| x.is_nan() || *x < 0.0) {
             return Err(flag_error(
                 "--max-distortion",
                 format!("{x} is not a non-negative number"),
@@ -159,7 +166,7 @@ impl PlanFlags {
             edge_memory_bytes: parse_memory(&self.edge_memory).map_err(flag("--edge-memory"))?,
             input_bits: self.input_bits,
             act_budgets: self.act_budgets.clone(),
-            max_distortion: self.max_distortion,
+            max_distortion: self.distortion_budget(),
             max_accuracy_drop: self.max_accuracy_drop,
             calibration: self.calibration.clone(),
             synthetic_samples: DEFAULT_SYNTHETIC_SAMPLES,
@@ -181,13 +188,25 @@ impl Default for PlanSettings {
             edge_memory_bytes: 4 << 20,
             input_bits: 8,
             act_budgets: ACT_BUDGETS.to_vec(),
-            max_distortion: None,
+            max_distortion: Some(DEFAULT_MAX_DISTORTION),
             max_accuracy_drop: None,
             calibration: None,
             synthetic_samples: DEFAULT_SYNTHETIC_SAMPLES,
             validate: None,
             split: SplitChoice::Auto,
             bits: BitsChoice::Auto,
+        }
+    }
+}
+
+impl PlanFlags {
+    /// `--max-distortion`, its default without an accuracy budget, none for `inf`.
+    fn distortion_budget(&self) -> Option<f64> {
+        match (self.max_distortion, self.max_accuracy_drop) {
+            (Some(x), _) if x.is_infinite() => None,
+            (Some(x), _) => Some(x),
+            (None, Some(_)) => None,
+            (None, None) => Some(DEFAULT_MAX_DISTORTION),
         }
     }
 }
