@@ -451,7 +451,7 @@ mod tests {
             (boundary_quant(4, "asym", &[0.5], &[0], -2), "must be a channel axis"),
         ];
         for (a, want) in cases {
-            expect_err(OpKind::Quantize, &[x.clone()], a, &[want]);
+            expect_err(OpKind::Quantize, std::slice::from_ref(&x), a, &[want]);
         }
         let a = boundary_quant(4, "asym", &[0.5], &[0], -1);
         expect_err(OpKind::Quantize, &[t(DType::I32, &[2])], a.clone(), &["expected f32"]);
