@@ -218,7 +218,8 @@ fn compile_native(g: &Graph, out: &Path, req: &NativeRequest) -> Result<(), Driv
     let not_yet = |flag: &'static str, what: String| DriverError::Flag {
         flag,
         message: format!(
-            "code generation for {what} is not implemented yet (planner/split issues);              only --split edge-only --bits f32 compiles for now"
+            "code generation for {what} is not implemented yet (planner/split issues); only \
+             --split edge-only --bits f32 compiles for now"
         ),
     };
     match req.split {

@@ -108,8 +108,14 @@ impl Case {
     /// Runs asplitc with `args` in the case directory; returns stderr after checking that
     /// it failed with status 2 and did not panic.
     fn fails(&self, args: &[&str]) -> String {
+        self.fails_env(args, &[])
+    }
+
+    /// [`Case::fails`] with extra environment variables.
+    fn fails_env(&self, args: &[&str], vars: &[(&str, &str)]) -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_asplitc"))
             .args(args)
+            .envs(vars.iter().copied())
             .current_dir(&self.dir)
             .env("NO_COLOR", "1")
             .env("RUST_BACKTRACE", "0")
@@ -326,4 +332,27 @@ fn a_good_model_runs() {
     assert!(ir.status.success(), "{}", String::from_utf8_lossy(&ir.stderr));
     assert!(exists(&c.dir.join("out/model.air")));
     let _ = std::fs::remove_dir_all(&c.dir);
+}
+
+#[test]
+fn codegen_for_an_unplanned_split_is_not_implemented_yet() {
+    let c = Case::new("cg-split");
+    c.file("m.onnx", &relu_model());
+    insta::assert_snapshot!(c.fails(&["m.onnx", "-o", "out", "--emit", "bin"]));
+}
+
+#[test]
+fn codegen_without_a_c_compiler() {
+    let c = Case::new("cg-cc");
+    c.file("m.onnx", &relu_model());
+    let args = ["m.onnx", "-o", "out", "--split", "edge-only", "--bits", "f32"];
+    insta::assert_snapshot!(c.fails_env(&args, &[("CC", "/nonexistent/cc")]));
+}
+
+#[test]
+fn codegen_into_an_unwritable_out() {
+    let c = Case::new("cg-out");
+    c.file("m.onnx", &relu_model()).file("out", b"a file, not a directory");
+    let args = ["m.onnx", "-o", "out", "--split", "edge-only", "--bits", "f32"];
+    insta::assert_snapshot!(c.fails(&args));
 }
