@@ -62,7 +62,9 @@ struct CompileArgs {
     out: Option<PathBuf>,
 
     /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the verified IR after
-    /// the pass pipeline; `plan`: OUT/plan.json, the Auto-Split solutions (docs/plan.md).
+    /// the pass pipeline, and with `plan` also OUT/split.air, the Split-phase IR of the chosen
+    /// solution (placement, quantization, boundary ops); `plan`: OUT/plan.json, the
+    /// Auto-Split solutions (docs/plan.md).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "ir,plan")]
     emit: Vec<Emit>,
 
@@ -155,7 +157,7 @@ struct ModelOpts {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
-    /// OUT/model.air: the verified IR after the pass pipeline.
+    /// OUT/model.air: the verified IR after the pass pipeline (+ OUT/split.air with `plan`).
     Ir,
     /// OUT/plan.json: the planner's solutions, the chosen one first.
     Plan,

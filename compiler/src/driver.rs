@@ -205,6 +205,11 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
         if req.emit_plan {
             crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
         }
+        if req.emit_ir {
+            let chosen = &planned.plan.solutions[planned.plan.chosen];
+            let split = crate::validate::split_graph(&g, &planned, chosen)?;
+            write_ir(&split, &req.out.join("split.air"), &opts)?;
+        }
     }
     if let Some(native) = &req.native {
         compile_native(&g, &req.out, native)?;
@@ -215,12 +220,14 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
 /// Writes OUT/edge (and .ll/.o): for now the whole model in f32 on the edge.
 fn compile_native(g: &Graph, out: &Path, req: &NativeRequest) -> Result<(), DriverError> {
     use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
-    let not_yet = |flag: &'static str, what: String| DriverError::Flag {
+    let not_yet = |flag: &'static str, what: String| {
+        DriverError::Flag {
         flag,
         message: format!(
             "code generation for {what} is not implemented yet (planner/split issues); only \
              --split edge-only --bits f32 compiles for now"
         ),
+    }
     };
     match req.split {
         SplitChoice::EdgeOnly => {}

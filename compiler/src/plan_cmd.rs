@@ -20,6 +20,7 @@ use asplit_passes::plan::solution::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Seed of the synthetic calibration samples (fixed: plans are reproducible).
 pub const SYNTHETIC_SEED: u64 = 0x5eed;
@@ -78,8 +79,10 @@ pub fn plan_command(req: &PlanRequest) -> Result<(), DriverError> {
 pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
     let layers = LayerGraph::build(g).map_err(plan_error)?;
     let (samples, synthetic) = calibration_samples(g, s)?;
+    let started = Instant::now();
     let mut calibration = run_calibration(g, &layers, &samples)?;
     calibration.synthetic = synthetic;
+    let calibrated = started.elapsed();
     let config = PlanConfig {
         bandwidth_bps: s.bandwidth_bps,
         rtt_s: s.rtt_s,
@@ -92,7 +95,16 @@ pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
         split: s.split,
         bits: s.bits,
     };
+    let started = Instant::now();
     let plan = plan(g, &layers, &calibration, &config).map_err(plan_error)?;
+    eprintln!(
+        "calibrated on {} {}sample(s) in {:.1} s; planned {} layers in {:.2} s",
+        calibration.samples,
+        if synthetic { "synthetic " } else { "" },
+        calibrated.as_secs_f64(),
+        layers.len(),
+        started.elapsed().as_secs_f64()
+    );
     let mut planned = Planned { layers, calibration, plan, validation: None };
     if let Some(dir) = &s.validate {
         let set = read_samples(g, dir)?;
