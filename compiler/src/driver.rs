@@ -220,14 +220,12 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
 /// Writes OUT/edge (and .ll/.o): for now the whole model in f32 on the edge.
 fn compile_native(g: &Graph, out: &Path, req: &NativeRequest) -> Result<(), DriverError> {
     use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
-    let not_yet = |flag: &'static str, what: String| {
-        DriverError::Flag {
+    let not_yet = |flag: &'static str, what: String| DriverError::Flag {
         flag,
         message: format!(
             "code generation for {what} is not implemented yet (planner/split issues); only \
              --split edge-only --bits f32 compiles for now"
         ),
-    }
     };
     match req.split {
         SplitChoice::EdgeOnly => {}
