@@ -227,8 +227,9 @@ fn bytes_cell(b: u64) -> String {
     }
 }
 
-/// The solution table: chosen first (`*`), other Pareto solutions (`P`), then baselines
-/// (`!` marks one that does not fit the edge memory). `names` are the layer names.
+/// The solution table: chosen first (`*`), other Pareto solutions (`P`; `p` when over the
+/// distortion budget), then baselines (`!` marks one that does not fit the edge memory).
+/// `names` are the layer names.
 pub fn render_table(plan: &Plan, names: &[String]) -> String {
     let header = [
         "",
@@ -256,8 +257,10 @@ pub fn render_table(plan: &Plan, names: &[String]) -> String {
             } else {
                 "!"
             }
-        } else if s.pareto {
+        } else if s.pareto && s.within_budget {
             "P"
+        } else if s.pareto {
+            "p"
         } else {
             hidden += 1;
             continue;
@@ -302,7 +305,7 @@ pub fn render_table(plan: &Plan, names: &[String]) -> String {
     let _ = writeln!(
         out,
         "{shown} shown, {hidden} more of {auto} auto-split solutions in plan.json; \
-         * chosen, P Pareto, ! does not fit the edge memory"
+         * chosen, P Pareto, p Pareto over the distortion budget, ! does not fit the edge memory"
     );
     for w in &plan.warnings {
         let _ = writeln!(out, "warning: {w}");
