@@ -263,7 +263,7 @@ pub fn insert_boundary(g: &mut Graph) -> Result<BoundaryStats, BoundaryError> {
     if g.phase != Phase::Planned {
         return Err(BoundaryError::Phase(format!(
             "insert-boundary needs a Planned graph (`phase(planned)`), this one is {}: plan it \
-             first (`asplitc plan`, or `annotate` with a SplitSpec)",
+             first (the planner annotates placement and bits; `annotate` with a SplitSpec)",
             g.phase.name().unwrap_or("not planned")
         )));
     }
