@@ -114,3 +114,21 @@ fn casts_and_unary_ops() {
 }"#,
     );
 }
+
+#[test]
+fn quantize_and_dequantize_per_tensor_axis_and_block() {
+    check(
+        r#"graph @g(%x: f32[2,4] "x") {
+  %s = const {value = tensor<f32[]: [0.02]>} : f32[]
+  %z = const {value = tensor<u8[]: [128]>} : u8[]
+  %q = quantize_linear(%x, %s, %z) {axis = 1, block_size = 0, saturate = 1, to = u8} : u8[2,4]
+  %d = dequantize_linear(%q, %s, %z) {axis = 1, block_size = 0} : f32[2,4]
+  %sa = const {value = tensor<f32[4]: [0.01, 0.02, 0.03, 0.04]>} : f32[4]
+  %qa = quantize_linear(%x, %sa) {axis = 1, block_size = 0, saturate = 1, to = i8} : i8[2,4]
+  %sb = const {value = tensor<f32[2,2]: [0.01, 0.02, 0.03, 0.04]>} : f32[2,2]
+  %qb = quantize_linear(%x, %sb) {axis = 1, block_size = 2, saturate = 1, to = i8} : i8[2,4]
+  %db = dequantize_linear(%qb, %sb) {axis = 1, block_size = 2} : f32[2,4]
+  return %d "d", %qa "qa", %db "db"
+}"#,
+    );
+}

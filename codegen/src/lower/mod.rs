@@ -24,6 +24,7 @@ pub mod nary;
 pub mod norm;
 pub mod pack;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
 
 use crate::error::CodegenError;
@@ -94,6 +95,7 @@ pub fn generator(op: OpKind) -> Option<Generator> {
         OpKind::BatchNorm | OpKind::LayerNorm | OpKind::Lrn => norm::lower_norm,
         OpKind::MaxPool | OpKind::AvgPool => pool::lower_pool,
         OpKind::Cast => cast::lower_cast,
+        OpKind::QuantizeLinear | OpKind::DequantizeLinear => quant::lower_quant,
         _ => return None,
     };
     Some(g)
