@@ -68,8 +68,22 @@ def model_inputs(name, path):
 
 
 def weight_bytes(path):
-    m = onnx.load(path)
-    return sum(numpy_helper.to_array(t).nbytes for t in m.graph.initializer)
+    """Bytes of the weights: initializers, Constant tensors and ConstantOfShape results (the
+    light models build their weights that way)."""
+    m = onnx.shape_inference.infer_shapes(onnx.load(path))
+    total = sum(numpy_helper.to_array(t).nbytes for t in m.graph.initializer if t.dims)
+    shapes = {}
+    for vi in m.graph.value_info:
+        dims = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+        shapes[vi.name] = int(np.prod(dims)) * 4 if dims and all(dims) else 0
+    for node in m.graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    total += numpy_helper.to_array(a.t).nbytes
+        elif node.op_type == "ConstantOfShape":
+            total += shapes.get(node.output[0], 0)
+    return total
 
 
 def time_v(cmd, cwd=None):

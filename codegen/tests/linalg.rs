@@ -192,6 +192,37 @@ fn grouped_and_depthwise_convs() {
 }
 
 #[test]
+fn depthwise_direct_kernel_edges() {
+    // Wide rows (vector tails), stride 1/2/3, dilation, asymmetric pads, kernels larger than
+    // the padding, a skip, and every lane of a border vector masked differently.
+    let dw = |x: &[usize], k: usize| conv(x, &[x[1], 1, k, k]);
+    let cases = [
+        Conv { group: 8, pads: vec![1; 4], ..dw(&[1, 8, 37, 35], 3) },
+        Conv { group: 8, strides: vec![2, 2], pads: vec![0, 1, 1, 0], ..dw(&[2, 8, 34, 40], 3) },
+        Conv {
+            group: 4,
+            strides: vec![3, 1],
+            dil: vec![2, 3],
+            pads: vec![2, 3, 1, 2],
+            ..dw(&[1, 4, 19, 23], 3)
+        },
+        Conv { group: 6, pads: vec![2; 4], act: Activation::HardSwish, ..dw(&[1, 6, 9, 18], 5) },
+        Conv { group: 5, bias: false, ..dw(&[1, 5, 4, 4], 3) },
+        Conv {
+            group: 8,
+            pads: vec![1; 4],
+            skip: Some(vec![1, 8, 17, 17]),
+            act: Activation::Relu,
+            ..dw(&[1, 8, 17, 17], 3)
+        },
+        Conv { group: 8, pads: vec![1; 4], skip: Some(vec![8, 1, 1]), ..dw(&[1, 8, 6, 6], 3) },
+    ];
+    for (i, p) in cases.into_iter().enumerate() {
+        check_conv(p, 200 + i as u64);
+    }
+}
+
+#[test]
 fn conv1d_and_conv3d() {
     let p =
         Conv { strides: vec![2], dil: vec![2], pads: vec![3, 1], ..conv(&[2, 3, 20], &[5, 3, 3]) };

@@ -13,7 +13,9 @@
 //!
 //! The epilogue adds the per-channel bias, the fused residual `skip` (same shape as the
 //! result, or broadcast per channel / per image) and applies the activation before the store.
-//! Depthwise convolutions go through the same path (one row per group).
+//! 2-d depthwise convolutions (one input and one output channel per group) skip im2col: each
+//! output row accumulates `kh·kw` broadcast weights times vectors of input columns (masked
+//! loads, or masked gathers at stride > 1 and at the borders).
 //!
 //! `conv_transpose`: per image and group, `cols = Wᵀ · x` on the micro-kernel (weights packed
 //! transposed at compile time), then a scalar col2im scatter-add into the result, which starts
@@ -21,8 +23,8 @@
 
 use super::gemm::{activation_of, broadcast_strides, mul, offset, require_f32};
 use super::microkernel::{
-    alloc_workspace, choose_tiling, emit_matmul, free_workspace, mark_wide, AOperand, Addend,
-    BOperand, COperand, Epilogue, Tiling,
+    alloc_workspace, choose_tiling, emit_matmul, free_workspace, load_vec, mark_wide, store_vec,
+    AOperand, Addend, BOperand, COperand, Epilogue, Tiling,
 };
 use super::pack::pack_rows;
 use super::KernelCx;
@@ -214,6 +216,17 @@ pub fn lower_conv<'ctx>(
     else {
         return Err(cx.unsupported(g, node, "weights that are not a constant"));
     };
+    if is_depthwise(&geo) {
+        let mut kern = cx.begin_kernel(g, node)?;
+        mark_wide(cx, kern.func);
+        let wp = cx.const_f32s(&w);
+        let x = kern.operand(cx, 0)?;
+        let y = kern.result(0)?;
+        let bias = if g.nodes[node].inputs.len() > 2 { Some(kern.operand(cx, 2)?) } else { None };
+        let skip = skip_operand(cx, g, node, &mut kern)?;
+        emit_depthwise(cx, &geo, wp, x, y, bias, skip.as_ref(), act)?;
+        return cx.finish_kernel(kern);
+    }
     let (cg, mg) = (geo.c / geo.group, geo.m / geo.group);
     let kk = cg * geo.kernel();
     let (pin, pout) = (geo.in_plane(), geo.out_plane());
@@ -339,6 +352,161 @@ pub fn lower_conv<'ctx>(
         free_workspace(cx, c)?;
     }
     cx.finish_kernel(kern)
+}
+
+/// True when `geo` is a 2-d depthwise convolution (one input and one output channel per
+/// group), which [`emit_depthwise`] computes directly.
+fn is_depthwise(geo: &Geom) -> bool {
+    geo.in_sp.len() == 2 && geo.group == geo.c && geo.group == geo.m && geo.group > 1
+}
+
+/// A 2-d depthwise convolution without im2col: per channel and output row, the row's
+/// `ceil(OW/VL)` vectors accumulate `kh·kw` products of a broadcast weight and a vector of
+/// input columns (masked loads at stride 1, masked gathers otherwise, lanes outside the
+/// input masked off at compile time; rows outside the input are selected to zero), then the
+/// epilogue (bias, skip, activation) and a (masked) store.
+#[allow(clippy::too_many_arguments)]
+fn emit_depthwise<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    geo: &Geom,
+    w: PointerValue<'ctx>,
+    x: PointerValue<'ctx>,
+    y: PointerValue<'ctx>,
+    bias: Option<PointerValue<'ctx>>,
+    skip: Option<&Skip<'ctx>>,
+    act: Activation,
+) -> Result<(), CodegenError> {
+    let vl = cx.lanes as u64;
+    let (h, wd) = (geo.in_sp[0], geo.in_sp[1]);
+    let (oh_n, ow_n) = (geo.out_sp[0], geo.out_sp[1]);
+    let (kh_n, kw_n) = (geo.k_sp[0], geo.k_sp[1]);
+    let (sh, sw) = (geo.strides[0], geo.strides[1]);
+    let (dh, dw) = (geo.dil[0], geo.dil[1]);
+    let (ph, pw) = (geo.pad_begin[0] as i64, geo.pad_begin[1] as i64);
+    let kn = kh_n * kw_n;
+    let nvec = ow_n.div_ceil(vl);
+    let f = cx.f32_type();
+    let vt = cx.f32_vec(cx.lanes);
+    let i64_t = cx.i64_type();
+    let ptr_vec = cx.ptr_type().vec_type(cx.lanes);
+    cx.for_n(geo.n * geo.c, 1, |cx, ch| {
+        let c = cx.builder.build_int_unsigned_rem(ch, cx.i64(geo.c), "c")?;
+        let img = cx.builder.build_int_unsigned_div(ch, cx.i64(geo.c), "img")?;
+        let xp = offset(cx, x, mul(cx, ch, h * wd)?)?;
+        let yp = offset(cx, y, mul(cx, ch, oh_n * ow_n)?)?;
+        let mut wv = Vec::with_capacity(kn as usize);
+        let wc = offset(cx, w, mul(cx, c, kn)?)?;
+        for i in 0..kn {
+            let s = cx.load_at(f, wc, cx.i64(i), 4)?;
+            wv.push(cx.splat(s, cx.lanes)?.into_vector_value());
+        }
+        let bias_v = match bias {
+            Some(b) => {
+                let s = cx.load_at(f, b, c, 4)?;
+                Some(cx.splat(s, cx.lanes)?.into_vector_value())
+            }
+            None => None,
+        };
+        let skip_c = match skip {
+            Some(s) => {
+                let o = cx.builder.build_int_nuw_add(
+                    mul(cx, img, s.image)?,
+                    mul(cx, c, s.channel)?,
+                    "so",
+                )?;
+                Some((offset(cx, s.ptr, o)?, s.per_pos))
+            }
+            None => None,
+        };
+        cx.for_n(oh_n, 1, |cx, oh| {
+            // Input rows of this output row: a clamped in-bounds row and its validity.
+            let mut rows = Vec::with_capacity(kh_n as usize);
+            for kh in 0..kh_n {
+                let off = (kh * dh) as i64 - ph;
+                let ih = cx.builder.build_int_add(mul(cx, oh, sh)?, cx.i64s(off), "ih")?;
+                let valid = cx.builder.build_int_compare(IntPredicate::ULT, ih, cx.i64(h), "rv")?;
+                let ihc = cx.builder.build_select(valid, ih, cx.i64(0), "ihc")?.into_int_value();
+                rows.push((offset(cx, xp, mul(cx, ihc, wd)?)?, valid));
+            }
+            let yrow = offset(cx, yp, mul(cx, oh, ow_n)?)?;
+            for v in 0..nvec {
+                let valid_out = (ow_n - v * vl).min(vl);
+                let mut acc: inkwell::values::BasicValueEnum = match bias_v {
+                    Some(b) => b.into(),
+                    None => vt.const_zero().into(),
+                };
+                for (kh, &(row, rvalid)) in rows.iter().enumerate() {
+                    for kw in 0..kw_n {
+                        // Input column of lane l: (v·VL + l)·sw + kw·dw − pw.
+                        let col = |l: u64| ((v * vl + l) * sw + kw * dw) as i64 - pw;
+                        let lanes: Vec<bool> = (0..vl)
+                            .map(|l| l < valid_out && col(l) >= 0 && (col(l) as u64) < wd)
+                            .collect();
+                        if !lanes.iter().any(|&b| b) {
+                            continue;
+                        }
+                        let mask: Vec<_> = lanes
+                            .iter()
+                            .map(|&b| cx.ctx.bool_type().const_int(b as u64, false))
+                            .collect();
+                        let mask = inkwell::types::VectorType::const_vector(&mask);
+                        let xv = if sw == 1 && lanes.iter().all(|&b| b) {
+                            let p = offset(cx, row, cx.i64(col(0) as u64))?;
+                            load_vec(cx, p, vl)?
+                        } else {
+                            let base = cx.builder.build_ptr_to_int(row, i64_t, "ri")?;
+                            let base = cx.splat(base.into(), cx.lanes)?.into_vector_value();
+                            let offs: Vec<_> = (0..vl)
+                                .map(|l| i64_t.const_int((4 * col(l).max(0)) as u64, false))
+                                .collect();
+                            let offs = inkwell::types::VectorType::const_vector(&offs);
+                            let addr = cx.builder.build_int_add(base, offs, "a")?;
+                            let ptrs = cx.builder.build_int_to_ptr(addr, ptr_vec, "ptrs")?;
+                            let g =
+                                cx.intrinsic("llvm.masked.gather", &[vt.into(), ptr_vec.into()])?;
+                            let args: [inkwell::values::BasicMetadataValueEnum; 4] = [
+                                ptrs.into(),
+                                cx.ctx.i32_type().const_int(4, false).into(),
+                                mask.into(),
+                                vt.const_zero().into(),
+                            ];
+                            cx.builder
+                                .build_call(g, &args, "g")?
+                                .try_as_basic_value()
+                                .basic()
+                                .ok_or_else(|| CodegenError::Llvm("gather returns nothing".into()))?
+                                .into_vector_value()
+                        };
+                        let zero = vt.const_zero();
+                        let xv = cx.builder.build_select(rvalid, xv, zero, "xv")?;
+                        acc = cx.fmuladd(wv[kh * kw_n as usize + kw as usize].into(), xv, acc)?;
+                    }
+                }
+                if let Some((sp, per_pos)) = skip_c {
+                    let t = if per_pos {
+                        let p = offset(
+                            cx,
+                            sp,
+                            cx.builder.build_int_nuw_add(
+                                mul(cx, oh, ow_n)?,
+                                cx.i64(v * vl),
+                                "sp",
+                            )?,
+                        )?;
+                        load_vec(cx, p, valid_out)?
+                    } else {
+                        let s = cx.builder.build_load(f, sp, "s")?;
+                        cx.splat(s, cx.lanes)?.into_vector_value()
+                    };
+                    acc = super::math::add(cx, acc, t.into())?;
+                }
+                let yv = super::math::activation(cx, act, acc)?.into_vector_value();
+                let p = offset(cx, yrow, cx.i64(v * vl))?;
+                store_vec(cx, yv, p, valid_out)?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// Fills the im2col panel `col` (`C/g·kernel` rows of stride `ldc`; row `(c, kpos)`, column
@@ -504,7 +672,7 @@ fn emit_strided_copy<'ctx>(
             .ok_or_else(|| CodegenError::Llvm("gather returns nothing".into()))?
             .into_vector_value();
         let p = offset(cx, dst, cx.i64(chunk * vl))?;
-        super::microkernel::store_vec(cx, v, p, valid)?;
+        store_vec(cx, v, p, valid)?;
     }
     Ok(())
 }
