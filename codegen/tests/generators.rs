@@ -132,3 +132,21 @@ fn quantize_and_dequantize_per_tensor_axis_and_block() {
 }"#,
     );
 }
+
+#[test]
+fn integer_clip_and_table_casts_from_narrow_types() {
+    check(
+        r#"graph @g(%x: f32[12] "x", %h: f16[12] "h") {
+  %i = cast(%x) {to = i8} : i8[12]
+  %c = clip(%i) {max = 1.0, min = -1.0} : i8[12]
+  %r = relu(%i) : i8[12]
+  %b = cast(%h) {to = bf16} : bf16[12]
+  %f = cast(%b) {to = f32} : f32[12]
+  %e = cast(%h) {saturate = 1, to = f8e4m3fn} : f8e4m3fn[12]
+  %g = cast(%e) {to = f32} : f32[12]
+  %q = cast(%h) {to = i4} : i4[12]
+  %k = cast(%q) {to = f16} : f16[12]
+  return %c "c", %r "r", %f "f", %g "g", %k "k"
+}"#,
+    );
+}

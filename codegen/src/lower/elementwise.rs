@@ -27,6 +27,9 @@ pub fn lower_unary<'ctx>(
         copy_bytes(cx, x, y, x_ty.size_bytes() as u64)?;
         return cx.finish_kernel(k);
     }
+    if dt.is_int() && matches!(node.op, OpKind::Relu | OpKind::Clip) {
+        return int_clamp(cx, g, n, k, x, y, dt, numel);
+    }
     if !matches!(dt, DType::F32 | DType::F64 | DType::F16) {
         return Err(cx.unsupported(g, n, format!("dtype {dt}")));
     }
@@ -108,4 +111,53 @@ fn float_unary<'ctx>(
         OpKind::Sqrt => math::sqrt(cx, v),
         op => Err(cx.invalid(g, n, format!("`{op}` is not a unary op"))),
     }
+}
+
+/// Integer relu (`max(x, 0)`) and clip (bounds converted to the dtype, saturating), as the
+/// interpreter does.
+#[allow(clippy::too_many_arguments)]
+fn int_clamp<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    g: &Graph,
+    n: NodeId,
+    k: super::Kernel<'ctx>,
+    x: inkwell::values::PointerValue<'ctx>,
+    y: inkwell::values::PointerValue<'ctx>,
+    dt: DType,
+    numel: u64,
+) -> Result<FunctionValue<'ctx>, CodegenError> {
+    let node = &g.nodes[n];
+    let signed = matches!(dt, DType::I8 | DType::I16 | DType::I32 | DType::I64);
+    let bits = dt.bits();
+    let (tmin, tmax): (i128, i128) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    let bound = |name: &str| -> Result<i128, CodegenError> {
+        let v = node.attrs.float(name).map_err(|e| cx.invalid(g, n, e.to_string()))?;
+        Ok(if v.is_nan() { 0 } else { (v as f64).clamp(tmin as f64, tmax as f64) as i128 })
+    };
+    let (lo, hi) = match node.op {
+        OpKind::Relu => (0, tmax),
+        _ => (bound("min")?, bound("max")?),
+    };
+    let et = cx.elem_type(dt).into_int_type();
+    let align = dt.size_bytes() as u32;
+    let (plo, phi) = if signed {
+        (inkwell::IntPredicate::SLT, inkwell::IntPredicate::SGT)
+    } else {
+        (inkwell::IntPredicate::ULT, inkwell::IntPredicate::UGT)
+    };
+    cx.for_n(numel, 1, |cx, i| {
+        let v = cx.load_at(et, x, i, align)?.into_int_value();
+        let (l, h) = (et.const_int(lo as u64, signed), et.const_int(hi as u64, signed));
+        let b = &cx.builder;
+        let c = b.build_int_compare(plo, v, l, "lo")?;
+        let v = b.build_select(c, l, v, "v")?.into_int_value();
+        let c = b.build_int_compare(phi, v, h, "hi")?;
+        let v = b.build_select(c, h, v, "v")?;
+        cx.store_at(v, y, i, align)
+    })?;
+    cx.finish_kernel(k)
 }
