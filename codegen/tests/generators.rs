@@ -150,3 +150,14 @@ fn integer_clip_and_table_casts_from_narrow_types() {
 }"#,
     );
 }
+
+#[test]
+fn max_pool_indices_row_and_column_major() {
+    check(
+        r#"graph @g(%x: f32[1,2,5,4] "x") {
+  %m, %i = max_pool(%x) {ceil_mode = 0, dilations = [1, 1], indices = 1, kernel_shape = [2, 2], pads = [1, 0, 0, 0], storage_order = 0, strides = [2, 1]} : f32[1,2,3,3], i64[1,2,3,3]
+  %n, %j = max_pool(%x) {ceil_mode = 0, dilations = [1, 1], indices = 1, kernel_shape = [2, 2], pads = [1, 0, 0, 0], storage_order = 1, strides = [2, 1]} : f32[1,2,3,3], i64[1,2,3,3]
+  return %m "m", %i "i", %j "j"
+}"#,
+    );
+}

@@ -6,8 +6,10 @@
 //! skipped by a select (no branches), so the loops stay simple. Average pooling divides by a
 //! per-position count computed at compile time into a constant table: the taps inside the
 //! input (count_include_pad = 0) or inside the padded extent (= 1), ceil-mode overhang never
-//! counting, as the interpreter does. Max pooling propagates NaN. The optional indices
-//! result of max_pool is `Unsupported`, as are dtypes other than f32/f64 (and integer max).
+//! counting, as the interpreter does. Max pooling propagates NaN; its optional second
+//! result (`indices = 1`) is the i64 flat index into `x` of the first maximum in window
+//! order (`storage_order` 1: column-major spatial positions), -1 when the window reads no
+//! input. Dtypes other than f32/f64 (and integer max) are `Unsupported`.
 
 use super::layout::{dense_strides, nest, offset};
 use super::KernelCx;
@@ -44,8 +46,9 @@ pub fn lower_pool<'ctx>(
     n: NodeId,
 ) -> Result<FunctionValue<'ctx>, CodegenError> {
     let node = &g.nodes[n];
-    if node.outputs.len() != 1 {
-        return Err(cx.unsupported(g, n, "the indices result"));
+    let with_indices = node.outputs.len() == 2;
+    if with_indices && !g.ty(node.inputs[0]).dtype.is_float() {
+        return Err(cx.unsupported(g, n, "indices of an integer max_pool"));
     }
     let x_ty = g.ty(node.inputs[0]).clone();
     let out_shape = g.ty(node.outputs[0]).shape.clone();
@@ -87,6 +90,21 @@ pub fn lower_pool<'ctx>(
     let mut k = cx.begin_kernel(g, n)?;
     let x = k.operand(cx, 0)?;
     let y = k.result(0)?;
+    let yi = if with_indices { Some(k.result(1)?) } else { None };
+    let idx_slot = cx.entry_alloca(cx.i64_type().into())?;
+    let col_major = node.attrs.int("storage_order").unwrap_or(0) != 0;
+    let pos_strides: Vec<i64> = if col_major {
+        let mut acc = 1i64;
+        axes.iter()
+            .map(|a| {
+                let s = acc;
+                acc *= a.dim;
+                s
+            })
+            .collect()
+    } else {
+        in_sp_strides.clone()
+    };
     let recip = if is_max { None } else { Some(recip_table(cx, &axes, &out_sp, include_pad, d)) };
     let slot = cx.entry_alloca(elem)?;
     let init: BasicValueEnum = match elem {
@@ -111,6 +129,7 @@ pub fn lower_pool<'ctx>(
         let out_base = cx.builder.build_int_mul(pl[0], cx.i64s(plane_out), "ob")?;
         nest(cx, &out_sp, &mut |cx, o| {
             cx.builder.build_store(slot, if is_max { init } else { zero_acc })?;
+            cx.builder.build_store(idx_slot, cx.i64s(-1))?;
             // Window start per axis.
             let mut starts: Vec<IntValue> = Vec::with_capacity(sp);
             for (a, &oi) in axes.iter().zip(o) {
@@ -133,8 +152,43 @@ pub fn lower_pool<'ctx>(
                     let t = b.build_int_mul(cc, cx.i64s(in_sp_strides[i]), "t")?;
                     off = b.build_int_add(off, t, "off")?;
                 }
+                let mut pos = cx.i64(0);
+                if yi.is_some() {
+                    for (i, a) in axes.iter().enumerate() {
+                        let t = cx.builder.build_int_mul(kk[i], cx.i64s(a.d), "t")?;
+                        let c = cx.builder.build_int_add(starts[i], t, "c")?;
+                        let t = cx.builder.build_int_mul(c, cx.i64s(pos_strides[i]), "t")?;
+                        pos = cx.builder.build_int_add(pos, t, "pos")?;
+                    }
+                }
                 let v = cx.load_at(elem, x, off, align)?;
                 let acc = cx.builder.build_load(elem, slot, "a")?;
+                if yi.is_some() {
+                    // A new maximum: strictly greater, or the first NaN.
+                    let (a, vv) = (acc.into_float_value(), v.into_float_value());
+                    let gt = cx.builder.build_float_compare(
+                        inkwell::FloatPredicate::OGT,
+                        vv,
+                        a,
+                        "gt",
+                    )?;
+                    let vn = cx.builder.build_float_compare(
+                        inkwell::FloatPredicate::UNO,
+                        vv,
+                        vv,
+                        "vn",
+                    )?;
+                    let an =
+                        cx.builder.build_float_compare(inkwell::FloatPredicate::ORD, a, a, "an")?;
+                    let first_nan = cx.builder.build_and(vn, an, "fn")?;
+                    let better = cx.builder.build_or(gt, first_nan, "b")?;
+                    let inb = ok.ok_or_else(|| CodegenError::Llvm("pool without axes".into()))?;
+                    let take = cx.builder.build_and(better, inb, "take")?;
+                    let old = cx.builder.build_load(cx.i64_type(), idx_slot, "oi")?;
+                    let pl_pos = cx.builder.build_int_add(in_base, pos, "pp")?;
+                    let ni = cx.builder.build_select(take, pl_pos.into(), old, "ni")?;
+                    cx.builder.build_store(idx_slot, ni)?;
+                }
                 let next = match (is_max, v) {
                     (true, BasicValueEnum::FloatValue(_)) => {
                         cx.call_intrinsic("llvm.maximum", &[acc, v])?
@@ -163,6 +217,10 @@ pub fn lower_pool<'ctx>(
                 r = super::math::mul(cx, r, q)?;
             }
             let dst = cx.builder.build_int_add(out_base, pos, "d")?;
+            if let Some(yi) = yi {
+                let i = cx.builder.build_load(cx.i64_type(), idx_slot, "i")?;
+                cx.store_at(i, yi, dst, 8)?;
+            }
             cx.store_at(r, y, dst, align)
         })
     })?;
