@@ -161,3 +161,14 @@ fn max_pool_indices_row_and_column_major() {
 }"#,
     );
 }
+
+#[test]
+fn nearest_resize_through_an_index_table() {
+    check(
+        r#"graph @g(%x: f32[1,2,3,4] "x") {
+  %u = resize(%x) {coordinate_transformation_mode = "asymmetric", mode = "nearest", nearest_mode = "floor", scales = [1.0, 1.0, 2.0, 1.5], sizes = [1, 2, 6, 6]} : f32[1,2,6,6]
+  %d = resize(%x) {coordinate_transformation_mode = "half_pixel", mode = "nearest", nearest_mode = "round_prefer_ceil", scales = [1.0, 1.0, 0.6666667, 0.5], sizes = [1, 2, 2, 2]} : f32[1,2,2,2]
+  return %u "u", %d "d"
+}"#,
+    );
+}

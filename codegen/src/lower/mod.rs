@@ -26,6 +26,7 @@ pub mod pack;
 pub mod pool;
 pub mod quant;
 pub mod reduce;
+pub mod resize;
 
 use crate::error::CodegenError;
 use asplit_ir::{DType, Graph, NodeId, OpKind, Tensor, ValueId};
@@ -95,6 +96,7 @@ pub fn generator(op: OpKind) -> Option<Generator> {
         OpKind::BatchNorm | OpKind::LayerNorm | OpKind::Lrn => norm::lower_norm,
         OpKind::MaxPool | OpKind::AvgPool => pool::lower_pool,
         OpKind::Cast => cast::lower_cast,
+        OpKind::Resize => resize::lower_resize,
         OpKind::QuantizeLinear | OpKind::DequantizeLinear => quant::lower_quant,
         _ => return None,
     };
