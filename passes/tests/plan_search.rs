@@ -160,9 +160,14 @@ fn for_each_assignment(model: &CostModel, on_edge: &[bool], f: &mut impl FnMut(&
     }
 }
 
-/// The exhaustive optimum (total latency) over `cuts`, or `None` when nothing is feasible.
+/// The exhaustive optimum (total latency) over every assignment of `cuts` and the baselines
+/// (which the planner may choose too), or `None` when nothing is feasible.
 fn exhaustive(model: &CostModel, cuts: &[Vec<bool>]) -> Option<f64> {
-    let mut best: Option<f64> = None;
+    let mut best: Option<f64> = baselines(model)
+        .iter()
+        .filter(|b| b.feasible && model.within_budget(b.distortion))
+        .map(|b| b.latency.total)
+        .reduce(f64::min);
     for cut in cuts {
         for_each_assignment(model, cut, &mut |a| {
             let p = model.evaluate(a);
@@ -223,7 +228,7 @@ fn chosen_equals_exhaustive_optimum() {
 }
 
 #[test]
-fn every_auto_split_solution_fits_and_sends_at_most_t0() {
+fn every_auto_split_solution_fits_and_sends_less_than_t0() {
     let mut rng = Rng(0x0bad_cafe_f00d_d00d);
     for case in 0..40 {
         let n = 2 + case % 7;
@@ -235,7 +240,7 @@ fn every_auto_split_solution_fits_and_sends_at_most_t0() {
         let t0 = model.t0_bytes();
         assert_eq!(plan.constraints.t0_bytes, t0);
         for s in plan.solutions.iter().filter(|s| s.kind == SolutionKind::AutoSplit) {
-            assert!(s.transmit_bytes <= t0, "case {case}: {} > T_0 = {t0}", s.transmit_bytes);
+            assert!(s.transmit_bytes < t0, "case {case}: {} ≥ T_0 = {t0}", s.transmit_bytes);
             assert!(s.edge_memory_bytes <= model.edge_memory_bytes, "case {case}");
         }
         let chosen = &plan.solutions[plan.chosen];
@@ -258,8 +263,9 @@ fn baselines_are_present_and_never_beat_the_chosen_solution() {
         let mut model = random_model(&mut rng, n, &[2, 4, 8]);
         model.max_distortion = None;
         let plan = plan_model(&model, &options()).unwrap_or_else(|e| panic!("case {case}: {e}"));
-        let kinds: Vec<SolutionKind> =
+        let mut kinds: Vec<SolutionKind> =
             plan.solutions.iter().filter(|s| s.kind.is_baseline()).map(|s| s.kind).collect();
+        kinds.sort_by_key(|k| k.name());
         assert_eq!(
             kinds,
             vec![
@@ -267,7 +273,8 @@ fn baselines_are_present_and_never_beat_the_chosen_solution() {
                 SolutionKind::EdgeOnlyU8,
                 SolutionKind::Neurosurgeon,
                 SolutionKind::Qdmp
-            ]
+            ],
+            "sorted by name"
         );
         let chosen = plan.solutions[plan.chosen].latency.total;
         for b in plan.solutions.iter().filter(|s| s.kind.is_baseline() && s.feasible) {
@@ -279,7 +286,9 @@ fn baselines_are_present_and_never_beat_the_chosen_solution() {
             );
             checked += 1;
         }
-        assert!(plan.warnings.is_empty(), "case {case}: {:?}", plan.warnings);
+        let chosen_is_baseline = plan.solutions[0].kind.is_baseline();
+        let expected_warnings = usize::from(chosen_is_baseline);
+        assert_eq!(plan.warnings.len(), expected_warnings, "case {case}: {:?}", plan.warnings);
     }
     assert!(checked > 40);
 }

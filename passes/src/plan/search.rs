@@ -6,9 +6,9 @@
 //!
 //! 1. candidate cuts: every linear split n ∈ 0..=N plus the neurosurgeon and qdmp cuts,
 //!    kept when the edge part fits the memory at the lowest bit-width and sends at most T_0
-//!    bytes at the lowest bit-width (`T_n ≤ T_0`, AUTOSPLIT §2.2);
+//!    bytes at the lowest bit-width (`T_n < T_0`, AUTOSPLIT §2.2);
 //! 2. per cut, the paper's bits: for every transmitted bit-width b_tx (all crossing values
-//!    at b_tx, kept when T_n(b_tx) ≤ T_0) and every activation budget, the activation λ-sweep
+//!    at b_tx, kept when T_n(b_tx) < T_0) and every activation budget, the activation λ-sweep
 //!    over the other edge layers, `maximize_act_bits`, then the weight λ-sweep with the memory
 //!    left (bits.rs); plus uniform b for every b ∈ 𝔹;
 //! 3. with a distortion budget (`--max-distortion`), per cut also the exact optimum: a
@@ -404,7 +404,7 @@ pub enum ExactStop {
     WorkLimit,
 }
 
-/// The exact least-latency assignment of one cut under memory, T ≤ T_0 and the distortion
+/// The exact least-latency assignment of one cut under memory, T < T_0 and the distortion
 /// budget (ties: less distortion), among those whose total is at most `incumbent` (pass
 /// `f64::INFINITY` for no bound); `Ok(None)` when none exists.
 pub fn exact_assignment(
@@ -468,7 +468,7 @@ pub fn exact_assignment(
                 };
                 let mem = (lab.wsum + rest_w[k + 1]).div_ceil(8) + bias + lab.peak;
                 if mem <= model.edge_memory_bytes
-                    && raw_tx + lab.tx + rest_tx[k + 1] <= t0
+                    && raw_tx + lab.tx + rest_tx[k + 1] < t0
                     && lab.dist + rest_d[k + 1] <= budget
                     && lab.lat + rest_lat[k + 1] + fixed <= bound
                 {
@@ -537,7 +537,7 @@ pub fn search(model: &CostModel, act_budgets: &[f64], cuts: &[Vec<bool>]) -> Sea
         let tx_bits: Vec<u8> =
             if crossing.values.is_empty() { vec![model.min_bits()] } else { model.bits.clone() };
         for &b_tx in &tx_bits {
-            if model.payload_bytes(&crossing, |_| b_tx) > t0 {
+            if model.payload_bytes(&crossing, |_| b_tx) >= t0 {
                 continue;
             }
             for &avg in act_budgets {
@@ -704,33 +704,32 @@ pub fn plan_model(model: &CostModel, opts: &SearchOptions) -> Result<Plan, PlanE
         (split, bits) => (forced(model, opts, split, bits)?, SolutionKind::Forced),
     };
     mark_pareto(&mut solutions);
+    let searched = solutions.len();
+    solutions.extend(base);
     let chosen = match chosen_kind {
-        SolutionKind::AutoSplit => choose(&solutions, None)
-            .ok_or_else(|| PlanError::NoSolution(no_solution_reason(model, &solutions)))?,
+        SolutionKind::AutoSplit => choose(&solutions, None).ok_or_else(|| {
+            PlanError::NoSolution(no_solution_reason(model, &solutions[..searched]))
+        })?,
         _ => solutions.iter().position(|s| s.kind == SolutionKind::Forced).unwrap_or(0),
     };
+    // The chosen solution first (it may be a baseline, e.g. cloud-only at a high bandwidth),
+    // then the other search results by total latency, then the remaining baselines.
     let best = solutions.remove(chosen);
+    let split_at = if chosen < searched { searched - 1 } else { searched };
+    let mut rest = solutions.split_off(split_at);
     solutions.sort_by(|a, b| {
         (a.latency.total, a.distortion)
             .partial_cmp(&(b.latency.total, b.distortion))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     solutions.insert(0, best);
-    for b in &base {
-        if b.feasible && b.latency.total < solutions[0].latency.total {
-            let within = model.within_budget(b.distortion);
-            if within && chosen_kind == SolutionKind::AutoSplit {
-                warnings.push(format!(
-                    "baseline {} ({:.3} ms) beats the chosen solution ({:.3} ms): the edge \
-                     profile makes integer layers slower than f32",
-                    b.kind.name(),
-                    b.latency.total * 1e3,
-                    solutions[0].latency.total * 1e3
-                ));
-            }
-        }
+    solutions.append(&mut rest);
+    if solutions[0].kind.is_baseline() {
+        warnings.push(format!(
+            "the {} baseline is the fastest solution within the constraints: no split beats it",
+            solutions[0].kind.name()
+        ));
     }
-    solutions.extend(base);
     Ok(Plan {
         constraints: Constraints {
             bandwidth_bps: model.bandwidth_bps,

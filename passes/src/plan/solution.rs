@@ -549,9 +549,12 @@ impl CostModel {
         }
     }
 
-    /// True when the priced assignment fits the edge memory and (for auto-split) T ≤ T_0.
+    /// True when the priced assignment fits the edge memory and (for auto-split) sends
+    /// fewer bytes than the raw input, T < T_0 (AUTOSPLIT.md §2.2: the reference code rejects
+    /// a split whose transmitted tensors are not smaller than the image). Cloud-only, which
+    /// sends exactly T_0, is the `cloud-only` baseline, not an auto-split solution.
     pub fn fits(&self, p: &Priced) -> bool {
-        p.edge_memory_bytes <= self.edge_memory_bytes && p.transmit_bytes <= self.t0_bytes()
+        p.edge_memory_bytes <= self.edge_memory_bytes && p.transmit_bytes < self.t0_bytes()
     }
 
     /// True when the distortion is within the budget (always without one).
@@ -640,11 +643,28 @@ pub fn best_of(
     best
 }
 
-/// The chosen solution: the lowest predicted total among feasible auto-split solutions within
-/// the distortion budget and, when accuracy was measured, within `min_accuracy`.
+/// The chosen solution: the lowest predicted total among the feasible solutions within the
+/// distortion budget and, when accuracy was measured, within `min_accuracy` — auto-split
+/// solutions and the baselines alike, so the chosen total is never above a usable baseline's
+/// (at a high bandwidth that is the cloud-only baseline). Ties go to less distortion, then to
+/// the earlier solution (auto-split ones are listed first). Forced solutions are not chosen
+/// here.
 pub fn choose(solutions: &[Solution], min_accuracy: Option<f64>) -> Option<usize> {
-    best_of(solutions, SolutionKind::AutoSplit, |s| {
+    let keep = |s: &Solution| {
         s.within_budget && min_accuracy.is_none_or(|m| s.accuracy.is_some_and(|a| a >= m))
+    };
+    let kinds = [
+        SolutionKind::AutoSplit,
+        SolutionKind::CloudOnly,
+        SolutionKind::EdgeOnlyU8,
+        SolutionKind::Neurosurgeon,
+        SolutionKind::Qdmp,
+    ];
+    kinds.iter().filter_map(|&k| best_of(solutions, k, keep)).min_by(|&a, &b| {
+        let (x, y) = (&solutions[a], &solutions[b]);
+        (x.latency.total, x.distortion, a)
+            .partial_cmp(&(y.latency.total, y.distortion, b))
+            .unwrap_or(std::cmp::Ordering::Equal)
     })
 }
 
