@@ -20,16 +20,22 @@ use std::process::ExitCode;
 const ABOUT: &str = "Compile an ONNX model for collaborative edge-cloud inference (Auto-Split).";
 
 const LONG_ABOUT: &str = "\
-asplitc imports an ONNX model into its dataflow IR (.air) and optimizes it with a pass \
-pipeline. Later milestones split the model between an edge device (low-bit, quantized) and a \
-cloud server (float), choosing the split and bit-widths to minimise end-to-end latency; this \
-build imports, optimizes, verifies, prints and interprets models.
+asplitc imports an ONNX model into its dataflow IR (.air), optimizes it with a pass pipeline \
+(batch-norm folding, fusion into layers), and plans where to split it between an edge device \
+(low-bit, quantized) and a cloud server (float), choosing the split and per-tensor bit-widths \
+to minimise end-to-end latency under an edge memory and an accuracy budget (Auto-Split). It \
+writes the plan (plan.json), the IR before and after splitting, and a native program of the \
+whole model (--split edge-only --bits f32); the split edge and cloud programs come next.
 
 Examples:
-  asplitc model.onnx -o out/ --emit ir         write out/model.air (after the default pipeline)
+  asplitc model.onnx -o out/                   out/plan.json, out/model.air, out/split.air
+  asplitc plan model.onnx --bandwidth 3Mbps --edge-memory 4MiB
+  asplitc plan model.onnx --calibration calib/ --validate val/ --max-accuracy-drop 1
+  asplitc model.onnx -o out/ --split edge-only --bits f32      out/edge (native, f32)
   asplitc model.onnx -o out/ --passes canonicalize,dce --dump-dir dumps/
   asplitc opt model.air --passes fold-constants --print-ir-after-all
   asplitc passes                               list the passes
+  asplitc profile --out host.toml              measure this machine (device profile)
   asplitc run model.onnx --input x.npy --output-dir res/
   asplitc model.onnx -o out/ --input-shape input=1x3x224x224";
 
