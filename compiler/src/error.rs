@@ -72,11 +72,6 @@ pub enum DriverError {
     #[diagnostic(transparent)]
     Samples(#[from] crate::samples::SamplesError),
 
-    /// A `--calibration` / `--validate` sample folder is malformed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Samples(#[from] crate::samples::SamplesError),
-
     /// The interpreter failed.
     #[error("the reference interpreter failed: {0}")]
     #[diagnostic(code(asplitc::interp))]
@@ -99,7 +94,12 @@ pub enum DriverError {
 
     /// Calibration or the split search failed.
     #[error("planning failed: {message}")]
-    #[diagnostic(code(asplitc::plan), help("the planning flags are listed by `asplitc plan --help`; the method is in docs/plan.md"))]
+    #[diagnostic(
+        code(asplitc::plan),
+        help(
+            "the planning flags are listed by `asplitc plan --help`; the method is in docs/plan.md"
+        )
+    )]
     Plan {
         /// What went wrong.
         message: String,

@@ -7,13 +7,13 @@
 pub mod cli;
 pub mod driver;
 pub mod error;
-pub mod npy;
 pub mod native;
+pub mod npy;
 pub mod onnx;
 pub mod plan_cmd;
 pub mod plan_flags;
-pub mod samples;
 pub mod profile_cmd;
+pub mod samples;
 pub mod tensor_io;
 pub mod units;
 pub mod validate;
