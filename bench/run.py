@@ -16,8 +16,11 @@ examples/models/make_models.py) this script:
 and writes the table to docs/performance.md (or prints it with --print-only). It is a
 measurement, not a test: nothing here fails on a slow result.
 
-Usage: python3 bench/run.py [--runs N] [--models resnet50,mobilenetv2,...] [--print-only]
-       [--asplitc PATH] [--no-build]
+With --layers it times single Conv+ReLU layers typical of the models instead (same protocol,
+one compiled program per layer) and fills the second table of docs/performance.md.
+
+Usage: python3 bench/run.py [--runs N] [--models resnet50,mobilenetv2,...] [--layers]
+       [--print-only] [--asplitc PATH] [--no-build]
 """
 
 import argparse
@@ -65,6 +68,74 @@ def model_inputs(name, path):
         n = int(np.prod(shape))
         feeds[inp.name] = (np.arange(n, dtype=np.float64) / n).reshape(shape).astype(np.float32)
     return feeds
+
+
+# Single conv layers (+ ReLU) typical of the benchmark models:
+# (name, N, C, H, W, M, kernel, stride, pad, group).
+LAYERS = [
+    ("resnet 7x7/2 stem", 1, 3, 224, 224, 64, 7, 2, 3, 1),
+    ("resnet 1x1 256>64 56²", 1, 256, 56, 56, 64, 1, 1, 0, 1),
+    ("resnet 3x3 64 56²", 1, 64, 56, 56, 64, 3, 1, 1, 1),
+    ("resnet 3x3/2 128 56²", 1, 128, 56, 56, 128, 3, 2, 1, 1),
+    ("resnet 3x3 256 14²", 1, 256, 14, 14, 256, 3, 1, 1, 1),
+    ("resnet 3x3 512 7²", 1, 512, 7, 7, 512, 3, 1, 1, 1),
+    ("resnet 1x1/2 1024>2048 14²", 1, 1024, 14, 14, 2048, 1, 2, 0, 1),
+    ("mobilenet dw 3x3 32 112²", 1, 32, 112, 112, 32, 3, 1, 1, 32),
+    ("mobilenet dw 3x3/2 96 112²", 1, 96, 112, 112, 96, 3, 2, 1, 96),
+    ("mobilenet dw 3x3 144 56²", 1, 144, 56, 56, 144, 3, 1, 1, 144),
+]
+
+
+def layer_model(spec, work):
+    """An ONNX model of one Conv + Relu with seeded weights; returns (path, feeds, MFLOP)."""
+    from onnx import TensorProto, helper
+
+    name, n, c, h, w, m, k, s, p, g = spec
+    rng = np.random.default_rng(0)
+    wt = rng.uniform(-0.1, 0.1, (m, c // g, k, k)).astype(np.float32)
+    b = rng.uniform(-0.1, 0.1, m).astype(np.float32)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    conv = helper.make_node("Conv", ["x", "W", "B"], ["c"], strides=[s, s], pads=[p] * 4, group=g)
+    relu = helper.make_node("Relu", ["c"], ["y"])
+    graph = helper.make_graph(
+        [conv, relu],
+        "layer",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, c, h, w])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, m, oh, ow])],
+        [numpy_helper.from_array(wt, "W"), numpy_helper.from_array(b, "B")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = os.path.join(work, "layer_" + re.sub(r"[^A-Za-z0-9]+", "_", name) + ".onnx")
+    onnx.save(model, path)
+    x = rng.uniform(-1, 1, (n, c, h, w)).astype(np.float32)
+    mflop = 2 * n * m * (c // g) * k * k * oh * ow / 1e6
+    return path, {"x": x}, mflop
+
+
+def bench_layer(spec, asplitc, runs, work):
+    path, feeds, mflop = layer_model(spec, work)
+    f = os.path.join(work, "layer_in.npy")
+    np.save(f, feeds["x"])
+    out_dir = os.path.join(work, "layer_out")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    time_v([asplitc, path, "-o", out_dir, "--split", "edge-only", "--bits", "f32"])
+    text, _, _ = time_v([os.path.join(out_dir, "edge"), "--input", f, "--bench", str(runs)])
+    ours = parse_median_ms(text)
+    theirs, _ = ort_median_ms(path, feeds, runs)
+    return {"layer": spec[0], "mflop": mflop, "ours": ours, "ort": theirs}
+
+
+def layer_table(rows):
+    lines = [
+        "| layer (+ReLU) | MFLOP | asplitc (ms) | GFLOP/s | ORT (ms) | GFLOP/s | asplitc / ORT |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['layer']} | {r['mflop']:.0f} | {r['ours']:.3f} | {r['mflop'] / r['ours']:.0f} "
+            f"| {r['ort']:.3f} | {r['mflop'] / r['ort']:.0f} | {r['ours'] / r['ort']:.2f} |"
+        )
+    return "\n".join(lines)
 
 
 def weight_bytes(path):
@@ -185,11 +256,11 @@ def table(rows, runs, cmd):
     )
 
 
-def write_doc(body, note):
+def write_doc(body, note, marker="bench"):
     path = os.path.join(ROOT, "docs", "performance.md")
     with open(path) as f:
         text = f.read()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if start not in text or end not in text:
         raise RuntimeError(f"{path} lacks the {start} … {end} markers")
     head, rest = text.split(start, 1)
@@ -205,10 +276,28 @@ def main():
     ap.add_argument("--asplitc", default=os.path.join(ROOT, "target", "release", "asplitc"))
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--print-only", action="store_true")
+    ap.add_argument("--layers", action="store_true",
+                    help="time single conv layers instead of the models")
     args = ap.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "asplitc"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="asplitc-bench-")
+    cmd = ("python3 bench/run.py " + " ".join(sys.argv[1:])).strip()
+    if args.layers:
+        try:
+            rows = []
+            for spec in LAYERS:
+                r = bench_layer(spec, args.asplitc, args.runs, work)
+                print(f"{r['layer']}: asplitc {r['ours']:.3f} ms, ORT {r['ort']:.3f} ms", flush=True)
+                rows.append(r)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        _, note = table([], args.runs, cmd)
+        body = layer_table(rows)
+        print(note + "\n\n" + body)
+        if not args.print_only:
+            write_doc(body, note, "layers")
+        return
     rows = []
     try:
         for name in args.models.split(","):
@@ -218,8 +307,7 @@ def main():
             rows.append(r)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    cmd = "python3 bench/run.py " + " ".join(sys.argv[1:])
-    body, note = table(rows, args.runs, cmd.strip())
+    body, note = table(rows, args.runs, cmd)
     print(note + "\n\n" + body)
     if not args.print_only:
         write_doc(body, note)
