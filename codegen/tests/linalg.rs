@@ -427,10 +427,13 @@ fn matmul_graph(
     c.node(OpKind::MatMul, at, ops)
 }
 
+/// `a` shape, `b` shape, `b` constant, bias shape, activation.
+type MatMulCase<'a> = (&'a [usize], &'a [usize], bool, Option<&'a [usize]>, Activation);
+
 #[test]
 fn matmul_batches_broadcasts_and_bias() {
     let gelu = Activation::Gelu { tanh: false };
-    let cases: &[(&[usize], &[usize], bool, Option<&[usize]>, Activation)] = &[
+    let cases: &[MatMulCase] = &[
         (&[2, 3, 4], &[4, 5], true, Some(&[5]), gelu),
         (&[1, 37, 64], &[64, 96], true, Some(&[96]), Activation::Relu),
         (&[2, 1, 3, 4], &[3, 4, 2], false, None, Activation::None),
@@ -449,17 +452,56 @@ fn matmul_batches_broadcasts_and_bias() {
     }
 }
 
-#[test]
-fn non_f32_and_runtime_weights_are_explicit_errors() {
+/// A conv or conv_transpose whose weights (and bias) are graph inputs, as in the ONNX node
+/// tests: the kernels read them in place instead of packing them.
+fn runtime_weights_graph(op: OpKind, x: &[usize], w: &[usize], bias: usize, a: Attrs) -> Built {
     let mut c = Case::new();
-    let x = c.input(&[1, 2, 4, 4]);
-    let w = c.input(&[3, 2, 3, 3]);
+    let xv = c.input(x);
+    let k: usize = if op == OpKind::Conv { w[1..].iter().product() } else { w[0] };
+    let wv = c.scaled_input(w, inv_sqrt(k));
+    let bv = c.input(&[bias]);
+    c.node(op, a, vec![xv, wv, bv])
+}
+
+#[test]
+fn runtime_weights_are_read_in_place() {
+    let conv_attrs = |s: usize, p: usize, g: usize| {
+        Attrs::new()
+            .with("strides", ints(&[s, s]))
+            .with("pads", ints(&[p; 4]))
+            .with("dilations", ints(&[1, 1]))
+            .with("group", Attr::Int(g as i64))
+    };
+    let cases = [
+        (vec![1, 6, 9, 8], vec![10, 6, 3, 3], 10, conv_attrs(1, 1, 1)),
+        (vec![2, 6, 7, 7], vec![9, 2, 3, 3], 9, conv_attrs(2, 1, 3)),
+        (vec![1, 8, 11, 11], vec![8, 1, 3, 3], 8, conv_attrs(1, 1, 8)),
+        (vec![1, 5, 6, 6], vec![7, 5, 1, 1], 7, conv_attrs(1, 0, 1)),
+    ];
+    for (i, (x, w, b, a)) in cases.into_iter().enumerate() {
+        check(&runtime_weights_graph(OpKind::Conv, &x, &w, b, a), &format!("conv case {i}"));
+    }
     let a = Attrs::new()
-        .with("strides", ints(&[1, 1]))
-        .with("pads", ints(&[0; 4]))
-        .with("dilations", ints(&[1, 1]));
-    let b = c.node(OpKind::Conv, a, vec![x, w]);
-    let inputs = seeded_inputs(&b.g, 1);
-    let err = asplit_codegen::testing::run_jit(&b.g, &inputs).unwrap_err();
-    assert!(err.to_string().contains("weights that are not a constant"), "{err}");
+        .with("strides", ints(&[2, 1]))
+        .with("pads", ints(&[1, 0, 0, 1]))
+        .with("dilations", ints(&[1, 2]))
+        .with("group", Attr::Int(2))
+        .with("output_padding", ints(&[1, 0]));
+    let g = runtime_weights_graph(OpKind::ConvTranspose, &[1, 4, 5, 4], &[4, 3, 3, 2], 6, a);
+    check(&g, "conv_transpose");
+}
+
+#[test]
+fn non_f32_is_an_explicit_error() {
+    let mut g = Graph::new("t");
+    let ty = TensorType::new(DType::F64, vec![2, 3]);
+    let a = g.add_input(Some("a".into()), ty);
+    let b = g.add_const(rand_t(&[3, 4], 1, 1.0).cast(DType::F64));
+    let n =
+        g.add_node(OpKind::MatMul, OpKind::MatMul.def().with_defaults(Attrs::new()), vec![a, b]);
+    let n = n.expect("types");
+    g.outputs.push(g.nodes[n].outputs[0]);
+    let inputs = seeded_inputs(&g, 1);
+    let err = asplit_codegen::testing::run_jit(&g, &inputs).unwrap_err();
+    assert!(err.to_string().contains("dtype f64"), "{err}");
 }

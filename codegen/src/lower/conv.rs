@@ -2,8 +2,9 @@
 //! micro-kernel (`microkernel`).
 //!
 //! `conv`: per image and group, `Y[mg × P] = W[mg × K] · cols[K × P]` with `K = C/g · kernel`
-//! and `P` output positions. The weights are packed at compile time into blocks of the tile
-//! height (`pack::pack_rows`), so each `k` step broadcasts adjacent scalars. The result is
+//! and `P` output positions. Constant weights are packed at compile time into blocks of the
+//! tile height (`pack::pack_rows`), so each `k` step broadcasts adjacent scalars; run-time
+//! weights (operands that are not constants) are broadcast from their buffer in place. The result is
 //! vectorised along output positions, which is the NCHW layout's contiguous axis:
 //! - 1×1 kernels with stride 1 and no padding read the input in place (it already is `cols`);
 //! - every other case builds `cols` panel by panel (im2col) into a zeroed heap workspace
@@ -211,15 +212,17 @@ pub fn lower_conv<'ctx>(
     require_f32(cx, g, node)?;
     let geo = geometry(cx, g, node, false)?;
     let act = activation_of(cx, g, node)?;
-    let Some(w) =
-        g.const_value(g.nodes[node].inputs[1]).and_then(|t| t.as_f32().map(|s| s.to_vec()))
-    else {
-        return Err(cx.unsupported(g, node, "weights that are not a constant"));
-    };
+    // Constant weights are packed at compile time; run-time weights (ONNX tests feed them as
+    // inputs) are read in place, row-major.
+    let w: Option<Vec<f32>> =
+        g.const_value(g.nodes[node].inputs[1]).and_then(|t| t.as_f32().map(|s| s.to_vec()));
     if is_depthwise(&geo) {
         let mut kern = cx.begin_kernel(g, node)?;
         mark_wide(cx, kern.func);
-        let wp = cx.const_f32s(&w);
+        let wp = match &w {
+            Some(w) => cx.const_f32s(w),
+            None => kern.operand(cx, 1)?,
+        };
         let x = kern.operand(cx, 0)?;
         let y = kern.result(0)?;
         let bias = if g.nodes[node].inputs.len() > 2 { Some(kern.operand(cx, 2)?) } else { None };
@@ -250,18 +253,24 @@ pub fn lower_conv<'ctx>(
             Tiling { nc: u64::MAX / 2, ..t }
         }
     };
-    let mut packed = Vec::new();
-    for gi in 0..geo.group as usize {
-        let blk = (mg * kk) as usize;
-        let part = w.get(gi * blk..(gi + 1) * blk).unwrap_or(&[]);
-        let p = pack_rows(part, mg as usize, kk as usize, tiling.mr as usize)
-            .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
-        packed.extend(p);
-    }
-    let a_group = mg.div_ceil(tiling.mr) * tiling.mr * kk;
     let mut kern = cx.begin_kernel(g, node)?;
     mark_wide(cx, kern.func);
-    let a_base = cx.const_f32s(&packed);
+    // (base, per-group stride, tile-origin row stride, row stride, k stride) of A.
+    let (a_base, a_group, a_ors, a_rs, a_ks) = match &w {
+        Some(w) => {
+            let mut packed = Vec::new();
+            for gi in 0..geo.group as usize {
+                let blk = (mg * kk) as usize;
+                let part = w.get(gi * blk..(gi + 1) * blk).unwrap_or(&[]);
+                let p = pack_rows(part, mg as usize, kk as usize, tiling.mr as usize)
+                    .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
+                packed.extend(p);
+            }
+            let a_group = mg.div_ceil(tiling.mr) * tiling.mr * kk;
+            (cx.const_f32s(&packed), a_group, kk, 1, tiling.mr)
+        }
+        None => (kern.operand(cx, 1)?, mg * kk, kk, kk, 1),
+    };
     let x = kern.operand(cx, 0)?;
     let y = kern.result(0)?;
     let bias = if g.nodes[node].inputs.len() > 2 { Some(kern.operand(cx, 2)?) } else { None };
@@ -279,9 +288,9 @@ pub fn lower_conv<'ctx>(
             let yg = offset(cx, y, mul(cx, ych, pout)?)?;
             let a = AOperand {
                 ptr: offset(cx, a_base, mul(cx, gi, a_group)?)?,
-                origin_rs: kk,
-                rs: 1,
-                ks: tiling.mr,
+                origin_rs: a_ors,
+                rs: a_rs,
+                ks: a_ks,
             };
             let bias_g = match bias {
                 Some(b) => Some(offset(cx, b, mul(cx, gi, mg)?)?),
@@ -643,6 +652,9 @@ fn emit_strided_copy<'ctx>(
     count: u64,
 ) -> Result<(), CodegenError> {
     let vl = cx.lanes as u64;
+    if stride == 2 {
+        return emit_stride2_copy(cx, src, dst, count);
+    }
     let i64_t = cx.i64_type();
     let ptr_vec = cx.ptr_type().vec_type(cx.lanes);
     let base = cx.builder.build_ptr_to_int(src, i64_t, "src.i")?;
@@ -677,6 +689,37 @@ fn emit_strided_copy<'ctx>(
     Ok(())
 }
 
+/// [`emit_strided_copy`] at stride 2: two (masked) vector loads and one shuffle keeping the
+/// even lanes per `VL` outputs; only the source elements that are used are loaded.
+fn emit_stride2_copy<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    src: PointerValue<'ctx>,
+    dst: PointerValue<'ctx>,
+    count: u64,
+) -> Result<(), CodegenError> {
+    let vl = cx.lanes as u64;
+    let i32_t = cx.ctx.i32_type();
+    let evens: Vec<_> = (0..vl).map(|l| i32_t.const_int(2 * l, false)).collect();
+    let evens = inkwell::types::VectorType::const_vector(&evens);
+    for chunk in 0..count.div_ceil(vl) {
+        let valid = (count - chunk * vl).min(vl);
+        // Source elements 0..=2·(valid−1) of this chunk are needed.
+        let need = 2 * (valid - 1) + 1;
+        let p0 = offset(cx, src, cx.i64(2 * vl * chunk))?;
+        let v0 = load_vec(cx, p0, need.min(vl))?;
+        let v1 = if need > vl {
+            let p1 = offset(cx, src, cx.i64(2 * vl * chunk + vl))?;
+            load_vec(cx, p1, need - vl)?
+        } else {
+            cx.f32_vec(cx.lanes).const_zero()
+        };
+        let v = cx.builder.build_shuffle_vector(v0, v1, evens, "even")?;
+        let p = offset(cx, dst, cx.i64(chunk * vl))?;
+        store_vec(cx, v, p, valid)?;
+    }
+    Ok(())
+}
+
 /// Generator of `conv_transpose`.
 pub fn lower_conv_transpose<'ctx>(
     cx: &mut KernelCx<'_, 'ctx>,
@@ -685,36 +728,38 @@ pub fn lower_conv_transpose<'ctx>(
 ) -> Result<FunctionValue<'ctx>, CodegenError> {
     require_f32(cx, g, node)?;
     let geo = geometry(cx, g, node, true)?;
-    let Some(w) =
-        g.const_value(g.nodes[node].inputs[1]).and_then(|t| t.as_f32().map(|s| s.to_vec()))
-    else {
-        return Err(cx.unsupported(g, node, "weights that are not a constant"));
-    };
+    let w: Option<Vec<f32>> =
+        g.const_value(g.nodes[node].inputs[1]).and_then(|t| t.as_f32().map(|s| s.to_vec()));
     let (cg, mg) = (geo.c / geo.group, geo.m / geo.group);
     let kn = geo.kernel();
     let rows = mg * kn;
     let (pin, pout) = (geo.in_plane(), geo.out_plane());
     let vl = cx.lanes as u64;
     let tiling = choose_tiling(rows, pin, cg, vl);
-    // Wᵀ per group: W is [C, M/g, kernel], so group gi's block is cg × rows; transpose it to
-    // rows × cg and pack.
-    let mut packed = Vec::new();
-    for gi in 0..geo.group as usize {
-        let blk = (cg * rows) as usize;
-        let part = w.get(gi * blk..(gi + 1) * blk).unwrap_or(&[]);
-        if part.len() != blk {
-            return Err(cx.invalid(g, node, "weights smaller than their shape"));
-        }
-        let (r, c) = (rows as usize, cg as usize);
-        let t: Vec<f32> = (0..r * c).map(|i| part[(i % c) * r + i / c]).collect();
-        let p = pack_rows(&t, r, c, tiling.mr as usize)
-            .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
-        packed.extend(p);
-    }
-    let a_group = rows.div_ceil(tiling.mr) * tiling.mr * cg;
     let mut kern = cx.begin_kernel(g, node)?;
     mark_wide(cx, kern.func);
-    let a_base = cx.const_f32s(&packed);
+    // A = Wᵀ per group: W is [C, M/g, kernel], so group gi's block is cg × rows. Constant
+    // weights are transposed to rows × cg and packed; run-time ones are read transposed.
+    let (a_base, a_group, a_ors, a_rs, a_ks) = match &w {
+        Some(w) => {
+            let mut packed = Vec::new();
+            for gi in 0..geo.group as usize {
+                let blk = (cg * rows) as usize;
+                let part = w.get(gi * blk..(gi + 1) * blk).unwrap_or(&[]);
+                if part.len() != blk {
+                    return Err(cx.invalid(g, node, "weights smaller than their shape"));
+                }
+                let (r, c) = (rows as usize, cg as usize);
+                let t: Vec<f32> = (0..r * c).map(|i| part[(i % c) * r + i / c]).collect();
+                let p = pack_rows(&t, r, c, tiling.mr as usize)
+                    .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
+                packed.extend(p);
+            }
+            let a_group = rows.div_ceil(tiling.mr) * tiling.mr * cg;
+            (cx.const_f32s(&packed), a_group, cg, 1, tiling.mr)
+        }
+        None => (kern.operand(cx, 1)?, cg * rows, 1, 1, rows),
+    };
     let x = kern.operand(cx, 0)?;
     let y = kern.result(0)?;
     let bias = if g.nodes[node].inputs.len() > 2 { Some(kern.operand(cx, 2)?) } else { None };
@@ -740,9 +785,9 @@ pub fn lower_conv_transpose<'ctx>(
             let xg = offset(cx, x, mul(cx, ch, pin)?)?;
             let a = AOperand {
                 ptr: offset(cx, a_base, mul(cx, gi, a_group)?)?,
-                origin_rs: cg,
-                rs: 1,
-                ks: tiling.mr,
+                origin_rs: a_ors,
+                rs: a_rs,
+                ks: a_ks,
             };
             let b = BOperand { ptr: xg, origin_cs: 1, ks: pin, padded: false };
             let epi = Epilogue { alpha: 1.0, addends: Vec::new(), act: Activation::None };
