@@ -430,6 +430,10 @@ Resize's scales, Reduce's axes…) from a graph input, the case is imported once
 with that data set's inputs bound at compile time, then run on the same values; such cases are \
 marked *bound* below.\n\n",
     );
+    md.push_str(
+        "The same cases through compiled code (LLVM, the kernels asplitc generates): \
+[conformance-compiled.md](conformance-compiled.md).\n\n",
+    );
     summary_table(&mut md, reports);
     light_table(&mut md, reports);
     op_table(&mut md, reports);
