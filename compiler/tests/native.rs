@@ -47,7 +47,7 @@ fn compiled_program_matches_the_interpreter_and_checks_its_inputs() {
         |args: &[&str]| Command::new(&exe).args(args).current_dir(&dir).output().expect("runs");
     let o = run(&["--input", "x.npy", "--output-dir", "res"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let want = asplit_ir::interp::run(&g, &[x.clone()]).expect("interprets");
+    let want = asplit_ir::interp::run(&g, std::slice::from_ref(&x)).expect("interprets");
     for (i, w) in want.iter().enumerate() {
         let got = read_tensor(&dir.join(format!("res/output_{i}.pb"))).expect("output");
         asplit_codegen::testing::compare(w, &got, 1e-5, 1e-6).expect("matches");
