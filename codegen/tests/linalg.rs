@@ -491,14 +491,42 @@ fn runtime_weights_are_read_in_place() {
     check(&g, "conv_transpose");
 }
 
-#[test]
-fn non_f32_is_an_explicit_error() {
+/// A matmul `[2, 3, 5] × [5, 4] + bias[4]` (relu) in dtype `d`, operands as inputs.
+fn typed_matmul(d: DType) -> Graph {
     let mut g = Graph::new("t");
-    let ty = TensorType::new(DType::F64, vec![2, 3]);
-    let a = g.add_input(Some("a".into()), ty);
+    let a = g.add_input(Some("a".into()), TensorType::new(d, vec![2, 3, 5]));
+    let b = g.add_input(Some("b".into()), TensorType::new(d, vec![5, 4]));
+    let bias = g.add_const(rand_t(&[4], 3, 1.0).cast(d));
+    let mut at = Attrs::new();
+    Activation::Relu.write(&mut at);
+    let n = g.add_node(OpKind::MatMul, OpKind::MatMul.def().with_defaults(at), vec![a, b, bias]);
+    let n = n.expect("types");
+    g.outputs.push(g.nodes[n].outputs[0]);
+    g
+}
+
+#[test]
+fn f64_and_f16_matmuls_run_scalar() {
+    for d in [DType::F64, DType::F16] {
+        let g = typed_matmul(d);
+        let inputs: Vec<Tensor> = g
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| rand_t(&g.values[v].ty.shape, 500 + i as u64, 1.0).cast(d))
+            .collect();
+        // f16 results are rounded to 11 bits: compare at f16 precision.
+        let (rtol, atol) = if d == DType::F16 { (2e-3, 1e-3) } else { (RTOL, ATOL) };
+        check_graph(&g, &inputs, rtol, atol).unwrap_or_else(|e| panic!("{d}: {e}"));
+    }
+}
+
+#[test]
+fn non_f32_gemm_is_an_explicit_error() {
+    let mut g = Graph::new("t");
+    let a = g.add_input(Some("a".into()), TensorType::new(DType::F64, vec![2, 3]));
     let b = g.add_const(rand_t(&[3, 4], 1, 1.0).cast(DType::F64));
-    let n =
-        g.add_node(OpKind::MatMul, OpKind::MatMul.def().with_defaults(Attrs::new()), vec![a, b]);
+    let n = g.add_node(OpKind::Gemm, OpKind::Gemm.def().with_defaults(Attrs::new()), vec![a, b]);
     let n = n.expect("types");
     g.outputs.push(g.nodes[n].outputs[0]);
     let inputs = seeded_inputs(&g, 1);

@@ -11,7 +11,8 @@
 //!   batch reads each operand's offset from a small constant table. Constant right operands
 //!   are packed at compile time, one packed matrix per batch entry.
 //!
-//! Other dtypes than f32 are reported as unsupported.
+//! `matmul` in f64 and f16 runs plain scalar loops (f16 accumulated in f32); other dtypes, and
+//! `gemm` in anything but f32, are reported as unsupported.
 
 use super::microkernel::{
     alloc_workspace, choose_tiling, emit_matmul, free_workspace, mark_wide, AOperand, Addend,
@@ -299,6 +300,10 @@ pub fn lower_matmul<'ctx>(
     g: &Graph,
     node: NodeId,
 ) -> Result<FunctionValue<'ctx>, CodegenError> {
+    let d = g.ty(g.nodes[node].outputs[0]).dtype;
+    if matches!(d, DType::F64 | DType::F16) {
+        return lower_matmul_scalar(cx, g, node, d);
+    }
     require_f32(cx, g, node)?;
     let s = matmul_shape(cx, g, node)?;
     let act = activation_of(cx, g, node)?;
@@ -387,6 +392,135 @@ pub fn lower_matmul<'ctx>(
         let f = one_batch;
         cx.for_n(batches as u64, 1, |cx, bi| f(cx, Some(bi)))?;
     }
+    cx.finish_kernel(kern)
+}
+
+/// `matmul` in f64, or in f16 computed in f32 and rounded once (as the interpreter does): plain
+/// scalar loops, for the rare graphs that use these dtypes; not tuned.
+fn lower_matmul_scalar<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    g: &Graph,
+    node: NodeId,
+    d: DType,
+) -> Result<FunctionValue<'ctx>, CodegenError> {
+    let nd = &g.nodes[node];
+    for &v in nd.inputs.iter().chain(&nd.outputs) {
+        if g.ty(v).dtype != d {
+            return Err(cx.unsupported(
+                g,
+                node,
+                format!("mixed dtypes ({} and {d})", g.ty(v).dtype),
+            ));
+        }
+    }
+    let s = matmul_shape(cx, g, node)?;
+    let act = activation_of(cx, g, node)?;
+    let (m, n, k) = (s.m, s.n, s.k);
+    let elem = cx.elem_type(d).into_float_type();
+    let acc_t = if d == DType::F64 { cx.ctx.f64_type() } else { cx.f32_type() };
+    let nb: u64 = s.batch.iter().product::<usize>() as u64;
+    let tables = BatchTables {
+        a: batch_offsets(&s.batch, &s.a_batch),
+        b: batch_offsets(&s.batch, &s.b_batch),
+        bias: s.bias.as_ref().map(|b| batch_offsets(&s.batch, &b[..s.batch.len()])),
+    };
+    let nbd = s.batch.len();
+    let mut kern = cx.begin_kernel(g, node)?;
+    let a_ptr = kern.operand(cx, 0)?;
+    let b_ptr = kern.operand(cx, 1)?;
+    let bias_ptr = match s.bias {
+        Some(_) => Some(kern.operand(cx, 2)?),
+        None => None,
+    };
+    let y_ptr = kern.result(0)?;
+    let ext = |cx: &KernelCx<'_, 'ctx>, v: inkwell::values::BasicValueEnum<'ctx>| {
+        let v = v.into_float_value();
+        if elem == acc_t {
+            Ok::<_, CodegenError>(v)
+        } else {
+            Ok(cx.builder.build_float_ext(v, acc_t, "ext")?)
+        }
+    };
+    cx.for_n(nb, 1, |cx, bi| {
+        let ao = table_load(cx, &tables.a, bi)?;
+        let bo = table_load(cx, &tables.b, bi)?;
+        let yo = mul(cx, bi, m * n)?;
+        let bio = match &tables.bias {
+            Some(t) => table_load(cx, t, bi)?,
+            None => cx.i64(0),
+        };
+        cx.for_n(m, 1, |cx, i| {
+            cx.for_n(n, 1, |cx, j| {
+                let func = cx.current_function()?;
+                let pre = cx.current_block()?;
+                let mut acc = acc_t.const_zero();
+                if k > 0 {
+                    let body = cx.ctx.append_basic_block(func, "dot");
+                    let exit = cx.ctx.append_basic_block(func, "dot.end");
+                    cx.builder.build_unconditional_branch(body)?;
+                    cx.builder.position_at_end(body);
+                    let pp = cx.builder.build_phi(cx.i64_type(), "p")?;
+                    let ap = cx.builder.build_phi(acc_t, "acc")?;
+                    pp.add_incoming(&[(&cx.i64(0), pre)]);
+                    ap.add_incoming(&[(&acc, pre)]);
+                    let p = pp.as_basic_value().into_int_value();
+                    let ai = cx.builder.build_int_add(
+                        ao,
+                        cx.builder.build_int_add(mul(cx, i, k)?, p, "ik")?,
+                        "ai",
+                    )?;
+                    let bi_ = cx.builder.build_int_add(
+                        bo,
+                        cx.builder.build_int_add(mul(cx, p, n)?, j, "pj")?,
+                        "bi",
+                    )?;
+                    let av = ext(cx, cx.load_at(elem, a_ptr, ai, 2)?)?;
+                    let bv = ext(cx, cx.load_at(elem, b_ptr, bi_, 2)?)?;
+                    let sum =
+                        cx.fmuladd(av.into(), bv.into(), ap.as_basic_value())?.into_float_value();
+                    let pn = cx.builder.build_int_nuw_add(p, cx.i64(1), "p.next")?;
+                    let latch = cx.current_block()?;
+                    pp.add_incoming(&[(&pn, latch)]);
+                    ap.add_incoming(&[(&sum, latch)]);
+                    let more = cx.builder.build_int_compare(
+                        inkwell::IntPredicate::ULT,
+                        pn,
+                        cx.i64(k),
+                        "more",
+                    )?;
+                    cx.builder.build_conditional_branch(more, body, exit)?;
+                    cx.builder.position_at_end(exit);
+                    acc = sum;
+                }
+                // Round to the result type first, as the interpreter's product does.
+                let mut y: inkwell::values::BasicValueEnum = if elem == acc_t {
+                    acc.into()
+                } else {
+                    cx.builder.build_float_trunc(acc, elem, "y")?.into()
+                };
+                if let (Some(bp), Some(st)) = (bias_ptr, &s.bias) {
+                    let off = cx.builder.build_int_add(
+                        bio,
+                        cx.builder.build_int_add(
+                            mul(cx, i, st[nbd])?,
+                            mul(cx, j, st[nbd + 1])?,
+                            "o",
+                        )?,
+                        "bo",
+                    )?;
+                    let bv = cx.load_at(elem, bp, off, 2)?;
+                    y = super::math::add(cx, y, bv)?;
+                }
+                let y = super::math::activation(cx, act, y)?;
+                let yi = cx.builder.build_int_add(
+                    yo,
+                    cx.builder.build_int_add(mul(cx, i, n)?, j, "ij")?,
+                    "yi",
+                )?;
+                cx.store_at(y, y_ptr, yi, 2)
+            })
+        })
+    })?;
     cx.finish_kernel(kern)
 }
 
