@@ -11,12 +11,13 @@ use crate::error::DriverError;
 use crate::plan_flags::PlanSettings;
 use crate::samples::{read_samples, SampleSet};
 use asplit_ir::Graph;
-use asplit_passes::plan::calibrate::{calibrate, synthetic_samples, Calibration};
+use asplit_passes::plan::calibrate::{calibrate, synthetic_samples, Calibration, DistortionTable};
 use asplit_passes::plan::layers::LayerGraph;
 use asplit_passes::plan::profile::resolve_profile;
 use asplit_passes::plan::report::{layer_names, plan_json, render_table};
 use asplit_passes::plan::search::{plan, PlanConfig};
 use asplit_passes::plan::solution::Plan;
+use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -78,10 +79,15 @@ pub fn plan_command(req: &PlanRequest) -> Result<(), DriverError> {
 /// Plans a graph that has been through the default pipeline.
 pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
     let layers = LayerGraph::build(g).map_err(plan_error)?;
-    let (samples, synthetic) = calibration_samples(g, s)?;
     let started = Instant::now();
-    let mut calibration = run_calibration(g, &layers, &samples)?;
-    calibration.synthetic = synthetic;
+    let (calibration, synthetic) = if needs_calibration(s) {
+        let (samples, synthetic) = calibration_samples(g, s)?;
+        let mut calibration = run_calibration(g, &layers, &samples)?;
+        calibration.synthetic = synthetic;
+        (calibration, synthetic)
+    } else {
+        (float_calibration(&layers), false)
+    };
     let calibrated = started.elapsed();
     let config = PlanConfig {
         bandwidth_bps: s.bandwidth_bps,
@@ -97,11 +103,15 @@ pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
     };
     let started = Instant::now();
     let plan = plan(g, &layers, &calibration, &config).map_err(plan_error)?;
+    let what = match (calibration.samples, synthetic) {
+        (0, _) => "no calibration needed (float edge-only)".to_string(),
+        (n, true) => {
+            format!("calibrated on {n} synthetic sample(s) in {:.1} s", calibrated.as_secs_f64())
+        }
+        (n, false) => format!("calibrated on {n} sample(s) in {:.1} s", calibrated.as_secs_f64()),
+    };
     eprintln!(
-        "calibrated on {} {}sample(s) in {:.1} s; planned {} layers in {:.2} s",
-        calibration.samples,
-        if synthetic { "synthetic " } else { "" },
-        calibrated.as_secs_f64(),
+        "{what}; planned {} layers in {:.2} s",
         layers.len(),
         started.elapsed().as_secs_f64()
     );
@@ -111,6 +121,24 @@ pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
         crate::validate::validate_plan(g, &mut planned, &set, s.max_accuracy_drop)?;
     }
     Ok(planned)
+}
+
+/// A float edge-only plan (`--split edge-only --bits f32`, the whole model as one native
+/// program) quantizes nothing and sends nothing, so it needs no ranges or distortion tables;
+/// everything else does.
+fn needs_calibration(s: &PlanSettings) -> bool {
+    !(s.split == SplitChoice::EdgeOnly && s.bits == BitsChoice::F32 && s.validate.is_none())
+}
+
+/// The calibration of a plan that quantizes nothing: no samples, zero distortion tables.
+fn float_calibration(layers: &LayerGraph) -> Calibration {
+    Calibration {
+        samples: 0,
+        synthetic: false,
+        ranges: Default::default(),
+        act: vec![DistortionTable::zero(); layers.len()],
+        weight: vec![DistortionTable::zero(); layers.len()],
+    }
 }
 
 /// The calibration samples: the folder's, or seeded synthetic ones.
