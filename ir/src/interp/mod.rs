@@ -19,6 +19,8 @@ mod reduce;
 mod resize;
 mod softmax;
 
+pub use resize::{resize_taps, AxisTaps};
+
 use crate::attr::{AttrError, Attrs};
 use crate::graph::{Graph, ValueId};
 use crate::ops::OpKind;

@@ -303,6 +303,33 @@ pub fn resize(cx: &EvalCx) -> KResult {
 fn resize_t<T: Real>(cx: &EvalCx) -> KResult {
     let xt = input(cx, 0)?;
     let x = elems::<T>(cx, 0)?;
+    let (axes, fill) = resize_taps(cx)?;
+    let mut shape = xt.shape().to_vec();
+    let mut data: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+    for a in axes {
+        data = apply_axis(&data, &shape, a.axis, &a.taps, fill);
+        shape[a.axis] = a.taps.len();
+    }
+    let y: Vec<T> = data.into_iter().map(T::from_f64).collect();
+    Ok(vec![make(cx, shape, T::wrap(y))?])
+}
+
+/// The interpolation taps of one axis a resize changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisTaps {
+    /// The axis.
+    pub axis: usize,
+    /// Per output coordinate of the axis: its (input index, weight) pairs, or `None` when
+    /// it gets `extrapolation_value` (tf_crop_and_resize outside the input).
+    pub taps: Vec<Option<Vec<(usize, f64)>>>,
+}
+
+/// The taps of every axis the resize of `cx` changes, in the order the interpreter applies
+/// them (one axis at a time, each on the previous one's result), and its
+/// `extrapolation_value`; only the shape of the operand is read. Code generators use it to
+/// compute the same interpolation as this interpreter.
+pub fn resize_taps(cx: &EvalCx) -> Result<(Vec<AxisTaps>, f64), InterpError> {
+    let xt = input(cx, 0)?;
     let plan = plan(cx)?;
     let sizes = to_sizes(cx, "sizes", cx.attrs.ints("sizes")?)?;
     let scales = cx.attrs.floats("scales")?;
@@ -311,8 +338,8 @@ fn resize_t<T: Real>(cx: &EvalCx) -> KResult {
         return Err(invalid(cx, format!("sizes and scales need {r} entries")));
     }
     expect_shape(cx, 0, &sizes)?;
-    let mut shape = xt.shape().to_vec();
-    let mut data: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+    let shape = xt.shape();
+    let mut axes = Vec::new();
     for axis in 0..r {
         let scale = scales[axis] as f64;
         let ax = Axis { in_len: shape[axis], out_len: sizes[axis], scale, roi: plan.roi(axis, r) };
@@ -320,12 +347,9 @@ fn resize_t<T: Real>(cx: &EvalCx) -> KResult {
         if (scale - 1.0).abs() <= 1e-9 * scale.abs().max(1.0) && ax.in_len == ax.out_len && whole {
             continue;
         }
-        let taps = axis_taps(cx, &plan, ax)?;
-        data = apply_axis(&data, &shape, axis, &taps, plan.extrapolation);
-        shape[axis] = ax.out_len;
+        axes.push(AxisTaps { axis, taps: axis_taps(cx, &plan, ax)? });
     }
-    let y: Vec<T> = data.into_iter().map(T::from_f64).collect();
-    Ok(vec![make(cx, shape, T::wrap(y))?])
+    Ok((axes, plan.extrapolation))
 }
 
 #[cfg(test)]
