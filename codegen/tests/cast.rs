@@ -129,3 +129,64 @@ fn f64_to_narrow_types() {
     check("f64", "", x.clone());
     check("f64", "saturate = 0, ", x);
 }
+
+/// quantize_linear to each narrow type and dequantize_linear back, per tensor (the scale an
+/// input; zero points for the integer codes), compiled vs interpreted, bit for bit.
+fn check_quant(attrs: &str) {
+    let v = probe_values();
+    let n = v.len();
+    let mut body = String::new();
+    let mut rets = Vec::new();
+    let types =
+        ["i4", "u4", "i2", "u2", "f8e4m3fn", "f8e4m3fnuz", "f8e5m2", "f8e5m2fnuz", "f4e2m1"];
+    for (i, t) in types.iter().enumerate() {
+        let int = t.starts_with('i') || t.starts_with('u');
+        let zp = if int { format!(", %z{i}") } else { String::new() };
+        if int {
+            body.push_str(&format!("  %z{i} = cast(%k) {{to = {t}}} : {t}[]\n"));
+        }
+        body.push_str(&format!(
+            "  %q{i} = quantize_linear(%x, %s{zp}) {{{attrs}to = {t}}} : {t}[{n}]\n"
+        ));
+        body.push_str(&format!("  %d{i} = dequantize_linear(%q{i}, %s{zp}) : f32[{n}]\n"));
+        rets.push(format!("%q{i} \"q{i}\", %d{i} \"d{i}\""));
+    }
+    let text = format!(
+        "graph @g(%x: f32[{n}] \"x\", %s: f32[] \"s\", %k: f32[] \"k\") {{\n{body}  return {}\n}}",
+        rets.join(", ")
+    );
+    let g = asplit_ir::parse::parse(&text).unwrap_or_else(|e| panic!("parse: {e}\n{text}"));
+    asplit_ir::verify::verify(&g).unwrap_or_else(|v| panic!("verify: {v:?}"));
+    for (scale, zero) in [(1.0f32, 1.0f32), (0.37, -1.0), (3.0, 0.0)] {
+        let inputs = [
+            Tensor::from_f32([n], v.clone()).expect("1-d"),
+            Tensor::from_f32(Vec::<usize>::new(), vec![scale]).expect("scalar"),
+            Tensor::from_f32(Vec::<usize>::new(), vec![zero]).expect("scalar"),
+        ];
+        let want = asplit_ir::interp::run(&g, &inputs).expect("interprets");
+        let got = run_jit(&g, &inputs).expect("compiles and runs");
+        for (i, (w, o)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(o.dtype(), w.dtype());
+            let (wb, ob) = (tensor_bytes(w), tensor_bytes(o));
+            let size = if w.dtype() == DType::F32 { 4 } else { 1 };
+            for (j, (a, b)) in wb.chunks(size).zip(ob.chunks(size)).enumerate() {
+                assert_eq!(
+                    a, b,
+                    "result {i} ({attrs}) of {:e} / {scale}: want {a:?}, got {b:?}",
+                    v[j]
+                );
+            }
+            assert_eq!(wb.len(), ob.len());
+        }
+    }
+}
+
+#[test]
+fn quantize_and_dequantize_narrow_types() {
+    check_quant("");
+}
+
+#[test]
+fn quantize_to_float8_without_saturation() {
+    check_quant("saturate = 0, ");
+}
