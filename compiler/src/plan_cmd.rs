@@ -52,6 +52,17 @@ pub struct Planned {
     pub plan: Plan,
     /// What `--validate` measured, when given.
     pub validation: Option<Validation>,
+    /// How long calibration and the search took.
+    pub timing: Timing,
+}
+
+/// Wall time of the planning steps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// Calibration (zero when none was needed).
+    pub calibration: std::time::Duration,
+    /// Split search and bit allocation (validation excluded).
+    pub search: std::time::Duration,
 }
 
 /// The float model's score on the validation folder.
@@ -73,20 +84,34 @@ pub fn plan_command(req: &PlanRequest) -> Result<(), DriverError> {
     write_plan_json(&g, &planned, &req.json_out)?;
     print!("{}", render_plan(&planned));
     println!("plan written to {}", req.json_out.display());
+    eprintln!("{}", timing_line(&planned));
     Ok(())
+}
+
+/// "calibrated on 8 synthetic sample(s) in 5.1 s; planned 54 layers in 0.02 s".
+fn timing_line(p: &Planned) -> String {
+    let c = &p.calibration;
+    let secs = p.timing.calibration.as_secs_f64();
+    let what = match (c.samples, c.synthetic) {
+        (0, _) => "no calibration needed (float edge-only)".to_string(),
+        (n, true) => format!("calibrated on {n} synthetic sample(s) in {secs:.1} s"),
+        (n, false) => format!("calibrated on {n} sample(s) in {secs:.1} s"),
+    };
+    let search = p.timing.search.as_secs_f64();
+    format!("{what}; planned {} layers in {search:.2} s", p.layers.len())
 }
 
 /// Plans a graph that has been through the default pipeline.
 pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
     let layers = LayerGraph::build(g).map_err(plan_error)?;
     let started = Instant::now();
-    let (calibration, synthetic) = if needs_calibration(s) {
+    let calibration = if needs_calibration(s) {
         let (samples, synthetic) = calibration_samples(g, s)?;
         let mut calibration = run_calibration(g, &layers, &samples)?;
         calibration.synthetic = synthetic;
-        (calibration, synthetic)
+        calibration
     } else {
-        (float_calibration(&layers), false)
+        float_calibration(&layers)
     };
     let calibrated = started.elapsed();
     let config = PlanConfig {
@@ -103,19 +128,8 @@ pub fn make_plan(g: &Graph, s: &PlanSettings) -> Result<Planned, DriverError> {
     };
     let started = Instant::now();
     let plan = plan(g, &layers, &calibration, &config).map_err(plan_error)?;
-    let what = match (calibration.samples, synthetic) {
-        (0, _) => "no calibration needed (float edge-only)".to_string(),
-        (n, true) => {
-            format!("calibrated on {n} synthetic sample(s) in {:.1} s", calibrated.as_secs_f64())
-        }
-        (n, false) => format!("calibrated on {n} sample(s) in {:.1} s", calibrated.as_secs_f64()),
-    };
-    eprintln!(
-        "{what}; planned {} layers in {:.2} s",
-        layers.len(),
-        started.elapsed().as_secs_f64()
-    );
-    let mut planned = Planned { layers, calibration, plan, validation: None };
+    let timing = Timing { calibration: calibrated, search: started.elapsed() };
+    let mut planned = Planned { layers, calibration, plan, validation: None, timing };
     if let Some(dir) = &s.validate {
         let set = read_samples(g, dir)?;
         crate::validate::validate_plan(g, &mut planned, &set, s.max_accuracy_drop)?;
