@@ -82,7 +82,7 @@ pub fn plan_command(req: &PlanRequest) -> Result<(), DriverError> {
     run_passes(&mut g, &req.passes)?;
     let planned = make_plan(&g, &req.settings)?;
     write_plan_json(&g, &planned, &req.json_out)?;
-    print!("{}", render_plan(&planned));
+    print!("{}", render_table(&planned.plan, &layer_names(&planned.layers)));
     println!("plan written to {}", req.json_out.display());
     eprintln!("{}", timing_line(&planned));
     Ok(())
@@ -192,11 +192,6 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-/// The solution table (with the plan's warnings below it).
-pub fn render_plan(p: &Planned) -> String {
-    render_table(&p.plan, &layer_names(&p.layers))
 }
 
 /// Writes plan.json.

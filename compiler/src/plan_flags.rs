@@ -6,7 +6,6 @@
 
 use crate::error::DriverError;
 use crate::units::{parse_bandwidth, parse_duration, parse_memory};
-use asplit_passes::plan::search::ACT_BUDGETS;
 use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
 use std::path::PathBuf;
 
@@ -174,28 +173,6 @@ impl PlanFlags {
             split: parse_split(&self.split)?,
             bits: parse_bits(&self.bits)?,
         })
-    }
-}
-
-impl Default for PlanSettings {
-    /// The flags' defaults.
-    fn default() -> Self {
-        PlanSettings {
-            bandwidth_bps: 3e6,
-            rtt_s: 0.02,
-            edge: "rpi4".into(),
-            cloud: "gpu-cloud".into(),
-            edge_memory_bytes: 4 << 20,
-            input_bits: 8,
-            act_budgets: ACT_BUDGETS.to_vec(),
-            max_distortion: Some(DEFAULT_MAX_DISTORTION),
-            max_accuracy_drop: None,
-            calibration: None,
-            synthetic_samples: DEFAULT_SYNTHETIC_SAMPLES,
-            validate: None,
-            split: SplitChoice::Auto,
-            bits: BitsChoice::Auto,
-        }
     }
 }
 

@@ -627,9 +627,15 @@ pub fn best_of(
     kind: SolutionKind,
     keep: impl Fn(&Solution) -> bool,
 ) -> Option<usize> {
+    best_where(solutions, |s| s.kind == kind && keep(s))
+}
+
+/// The index of the lowest-total feasible solution that passes `keep` (ties: less
+/// distortion, then the earlier one).
+fn best_where(solutions: &[Solution], keep: impl Fn(&Solution) -> bool) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (i, s) in solutions.iter().enumerate() {
-        if s.kind != kind || !s.feasible || !keep(s) {
+        if !s.feasible || !keep(s) {
             continue;
         }
         let better = best.is_none_or(|b| {
@@ -650,21 +656,10 @@ pub fn best_of(
 /// the earlier solution (auto-split ones are listed first). Forced solutions are not chosen
 /// here.
 pub fn choose(solutions: &[Solution], min_accuracy: Option<f64>) -> Option<usize> {
-    let keep = |s: &Solution| {
-        s.within_budget && min_accuracy.is_none_or(|m| s.accuracy.is_some_and(|a| a >= m))
-    };
-    let kinds = [
-        SolutionKind::AutoSplit,
-        SolutionKind::CloudOnly,
-        SolutionKind::EdgeOnlyU8,
-        SolutionKind::Neurosurgeon,
-        SolutionKind::Qdmp,
-    ];
-    kinds.iter().filter_map(|&k| best_of(solutions, k, keep)).min_by(|&a, &b| {
-        let (x, y) = (&solutions[a], &solutions[b]);
-        (x.latency.total, x.distortion, a)
-            .partial_cmp(&(y.latency.total, y.distortion, b))
-            .unwrap_or(std::cmp::Ordering::Equal)
+    best_where(solutions, |s| {
+        s.kind != SolutionKind::Forced
+            && s.within_budget
+            && min_accuracy.is_none_or(|m| s.accuracy.is_some_and(|a| a >= m))
     })
 }
 
