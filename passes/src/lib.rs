@@ -15,6 +15,7 @@ pub mod fuse;
 pub mod insert_boundary;
 pub mod manager;
 pub mod options;
+pub mod partition;
 pub mod pass;
 pub mod pipeline;
 pub mod plan;
