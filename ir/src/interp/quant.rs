@@ -6,11 +6,20 @@
 //! Quantize: `x / scale` is computed in x's precision (f32, f64, or f16/bf16 rounding), as
 //! ONNX does; i32 inputs divide in f64. To an integer type (u8, i8, u16, i16, u4, i4, u2,
 //! i2): `q = clamp(round_half_even(x / scale) + zero_point)` to the type's range. To a coded
-//! float (f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz, f4e2m1): `x / scale` rounded to the
-//! nearest code, out-of-range values saturating to ±max when `saturate` is 1 (see
-//! [`crate::coded`]); their zero point, if given, must be all zeros. Dequantize:
-//! `(q − zero_point) · scale` from any of those types or i32, computed in f32 (f64 when the
-//! scale is f64) and returned in the scale's dtype.
+//! float (f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz, f4e2m1): the ONNX formula
+//! `y = convert(x / scale + zero_point)`, the sum computed in f32 and rounded to x's
+//! precision (f64 for f64 and i32 inputs), then rounded to the nearest code, out-of-range
+//! values saturating to ±max when `saturate` is 1 (see [`crate::coded`]); without a zero
+//! point nothing is added (so −0 stays −0). Dequantize: `(q − zero_point) · scale` from any
+//! of those types or i32, the difference computed in f32 (coded floats and their zero points
+//! decode exactly), the product in f32 (f64 when the scale is f64) and returned in the
+//! scale's dtype.
+//!
+//! A nonzero coded-float zero point follows that formula. ONNX's reference implementation
+//! (onnx 1.23) is not consistent there: it rejects a nonzero float8 zero point in
+//! DequantizeLinear, ignores the zero point when quantizing to float8 and when dequantizing
+//! float4, and adds it when quantizing to float4; the formula is the operator spec's ("the
+//! quantization formula remains the same for consistency"). e8m0 is not a quantized type.
 
 use super::common::{input, invalid, make, norm_axis, numel, opt_input, unsupported, KResult};
 use super::{EvalCx, InterpError};
@@ -80,20 +89,36 @@ fn block_size(cx: &EvalCx) -> Result<usize, InterpError> {
     usize::try_from(b).map_err(|_| invalid(cx, format!("block_size = {b}")))
 }
 
-/// Zero points as i64 (all zero when absent); their dtype must be `want`.
-fn zero_points(cx: &EvalCx, want: DType, map_len: usize) -> Result<Vec<i64>, InterpError> {
+/// Zero points as values (decoded for the coded floats), `None` when absent; their dtype
+/// must be `want`.
+fn zero_points(cx: &EvalCx, want: DType) -> Result<Option<Vec<f64>>, InterpError> {
     match opt_input(cx, 2) {
-        None => Ok(vec![0; map_len]),
+        None => Ok(None),
         Some(z) if z.dtype() != want => {
             Err(invalid(cx, format!("zero point is {}, expected {want}", z.dtype())))
         }
-        Some(z) if want.is_any_float() => {
-            if z.data().to_f64_vec().iter().any(|&v| v != 0.0) {
-                return Err(unsupported(cx, format!("a nonzero {want} zero point")));
-            }
-            Ok(vec![0; z.numel()])
-        }
-        Some(z) => Ok(z.data().to_i64_vec()),
+        Some(z) => Ok(Some(z.data().to_f64_vec())),
+    }
+}
+
+/// Checks that the zero points (if any) pair with the scales one to one.
+fn check_zero_points(cx: &EvalCx, zp: Option<&[f64]>, s: &Tensor) -> Result<(), InterpError> {
+    match zp {
+        Some(z) if z.len() != s.numel() => Err(invalid(cx, "zero point and scale differ in size")),
+        _ => Ok(()),
+    }
+}
+
+/// `q + z` for a quotient `q` of x's precision: added in f32 and rounded to x's precision
+/// (f16, bf16 or f32; exact rounding of the sum, as f32 has over twice their digits), or
+/// added in f64 for f64 and i32 inputs.
+fn add_in_precision(x: DType, q: f64, z: f64) -> f64 {
+    let sum32 = || q as f32 + z as f32;
+    match x {
+        DType::F32 => f64::from(sum32()),
+        DType::F16 => f16::from_f32(sum32()).to_f64(),
+        DType::BF16 => bf16::from_f32(sum32()).to_f64(),
+        _ => q + z,
     }
 }
 
@@ -152,15 +177,14 @@ pub fn quantize_linear(cx: &EvalCx) -> KResult {
         return Err(invalid(cx, format!("scale is {}, expected a float dtype", s.dtype())));
     }
     let map = ParamMap::new(cx, x, s)?;
-    let zp = zero_points(cx, to, s.numel())?;
-    if zp.len() != s.numel() {
-        return Err(invalid(cx, "zero point and scale differ in size"));
-    }
+    let zp = zero_points(cx, to)?;
+    check_zero_points(cx, zp.as_deref(), s)?;
+    let z = |i: usize| zp.as_ref().map(|z| z.get(map.index(i)).copied().unwrap_or(0.0));
     let q = quotients(cx, x, s, &map)?;
     let data = match target {
         Target::Int(lo, hi) => {
             let vals = q.iter().enumerate().map(|(i, &v)| {
-                let z = zp.get(map.index(i)).copied().unwrap_or(0);
+                let z = z(i).unwrap_or(0.0) as i64;
                 (v.round_ties_even() as i64).saturating_add(z).clamp(lo, hi)
             });
             TensorData::I64(vals.collect()).cast(to)
@@ -171,7 +195,9 @@ pub fn quantize_linear(cx: &EvalCx) -> KResult {
                 None => true,
             };
             let opts = CastOptions { saturate, round_mode: RoundMode::Up };
-            TensorData::Codes(c, q.iter().map(|&v| c.from_f64(v, opts)).collect())
+            let sum = |i: usize, v: f64| z(i).map_or(v, |z| add_in_precision(x.dtype(), v, z));
+            let codes = q.iter().enumerate().map(|(i, &v)| c.from_f64(sum(i, v), opts));
+            TensorData::Codes(c, codes.collect())
         }
     };
     Ok(vec![make(cx, x.shape().to_vec(), data)?])
@@ -185,14 +211,13 @@ pub fn dequantize_linear(cx: &EvalCx) -> KResult {
         return Err(unsupported(cx, format!("dequantizing {xd}")));
     }
     let map = ParamMap::new(cx, x, s)?;
-    let zp = zero_points(cx, xd, s.numel())?;
-    if zp.len() != s.numel() {
-        return Err(invalid(cx, "zero point and scale differ in size"));
-    }
+    let zp = zero_points(cx, xd)?;
+    check_zero_points(cx, zp.as_deref(), s)?;
     // (q − zp) in f32, as the ONNX reference computes it (coded floats decode exactly).
     let q = x.data().to_f64_vec();
     let sf = s.data().to_f64_vec();
-    let diff = |i: usize, v: f64| v as f32 - zp.get(map.index(i)).copied().unwrap_or(0) as f32;
+    let z = |i: usize| zp.as_ref().and_then(|z| z.get(map.index(i)).copied()).unwrap_or(0.0);
+    let diff = |i: usize, v: f64| v as f32 - z(i) as f32;
     let sc = |i: usize| sf.get(map.index(i)).copied().unwrap_or(f64::NAN);
     let y32 = || q.iter().enumerate().map(|(i, &v)| diff(i, v) * sc(i) as f32);
     let data = match s.dtype() {
@@ -305,10 +330,58 @@ mod tests {
         assert!(back[2].is_nan() && back[3].is_nan(), "{back:?}");
         let d = run1(OpKind::DequantizeLinear, &sat(1), &[&q, &s], DType::F32, &[4]);
         assert_eq!(vals(&d)[..2], [1.0, 3.25]);
+    }
+
+    #[test]
+    fn nonzero_float8_zero_point_follows_the_formula() {
+        // zero point 1.0 (e4m3fn 0x38), scale 2: x / 2 + 1 = [1.5, 2.65, 501, −5e8 + 1]
+        // → 1.5, 2.75 (nearest of 2.5 / 2.75), ±448 (saturated).
+        let x = f32t(&[4], &[1.0, 3.3, 1000.0, -1e9]);
+        let s = f32t(&[], &[2.0]);
         let z = tensor(&[], TensorData::Codes(CodedType::F8E4M3FN, vec![0x38]));
-        let outs = [TensorType::new(DType::F32, [4])];
-        let err = try_run(OpKind::DequantizeLinear, &sat(1), &[&q, &s, &z], &outs).unwrap_err();
-        assert!(err.to_string().contains("nonzero f8e4m3fn zero point"), "{err}");
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::F8E4M3FN))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::F8E4M3FN, &[4]);
+        assert_eq!(q.data().to_f64_vec(), vec![1.5, 2.75, 448.0, -448.0]);
+        // (q − 1) · 2.
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s, &z], DType::F32, &[4]);
+        assert_eq!(vals(&d), vec![1.0, 3.5, 894.0, -898.0]);
+    }
+
+    #[test]
+    fn float4_zero_point_and_the_sign_of_zero() {
+        // zero point 0.5 (f4e2m1 0x1): 1.5, 2.5 → 2 (tie to the even mantissa), −2.5 → −2.
+        let x = f32t(&[4], &[1.0, 2.0, -3.0, -0.0]);
+        let s = f32t(&[], &[1.0]);
+        let z = tensor(&[], TensorData::Codes(CodedType::F4E2M1, vec![0x1]));
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::F4E2M1))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::F4E2M1, &[4]);
+        assert_eq!(q.data(), &TensorData::Codes(CodedType::F4E2M1, vec![0x3, 0x4, 0xC, 0x1]));
+        let d = run1(OpKind::DequantizeLinear, &a, &[&q, &s, &z], DType::F32, &[4]);
+        assert_eq!(vals(&d), vec![1.0, 1.5, -2.5, 0.0]);
+        // −0 without a zero point stays −0 (code 0x8); a +0 zero point makes it +0.
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s], DType::F4E2M1, &[4]);
+        assert_eq!(q.data(), &TensorData::Codes(CodedType::F4E2M1, vec![0x2, 0x4, 0xD, 0x8]));
+        let z0 = tensor(&[], TensorData::Codes(CodedType::F4E2M1, vec![0x0]));
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z0], DType::F4E2M1, &[4]);
+        assert_eq!(q.data().to_f64_vec()[3].to_bits(), 0.0f64.to_bits());
+    }
+
+    #[test]
+    fn f16_quantize_adds_the_zero_point_in_f16() {
+        // x = 1/16 + 2^−14 (an f16), scale 1, zero point 1: the sum 1.0625 + 2^−14 rounds in
+        // f16 (step 2^−10) to the e4m3fn tie 1.0625, which goes to the even 1.0; in f32 it
+        // stays above the tie and gives 1.125.
+        let v = 0.0625 + 2f32.powi(-14);
+        let one = half::f16::from_f32(1.0);
+        let x = tensor(&[1], TensorData::F16(vec![half::f16::from_f32(v)]));
+        let s = tensor(&[], TensorData::F16(vec![one]));
+        let z = tensor(&[], TensorData::Codes(CodedType::F8E4M3FN, vec![0x38]));
+        let a = attrs(&[("axis", Attr::Int(1)), ("to", Attr::DType(DType::F8E4M3FN))]);
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::F8E4M3FN, &[1]);
+        assert_eq!(q.data().to_f64_vec(), vec![1.0]);
+        let (x, s) = (f32t(&[1], &[v]), f32t(&[], &[1.0]));
+        let q = run1(OpKind::QuantizeLinear, &a, &[&x, &s, &z], DType::F8E4M3FN, &[1]);
+        assert_eq!(q.data().to_f64_vec(), vec![1.125]);
     }
 
     #[test]
