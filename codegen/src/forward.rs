@@ -186,11 +186,11 @@ pub fn model_info(g: &Graph, plan: &ArenaPlan, opts: &LowerOptions) -> ModelInfo
     let mut text = g.to_string();
     text.push('\n');
     text.push_str(&opts.fingerprint_salt);
-    ModelInfo {
-        name: g.name.clone(),
-        fingerprint: fnv1a_128(text.as_bytes()),
-        scratch_bytes: plan.size.max(arena::ALIGN),
-        inputs: g.inputs.iter().enumerate().map(|(i, &v)| tensor("input", i, v)).collect(),
-        outputs: g.outputs.iter().enumerate().map(|(i, &v)| tensor("output", i, v)).collect(),
-    }
+    ModelInfo::edge_only(
+        g.name.clone(),
+        fnv1a_128(text.as_bytes()),
+        plan.size.max(arena::ALIGN),
+        g.inputs.iter().enumerate().map(|(i, &v)| tensor("input", i, v)).collect(),
+        g.outputs.iter().enumerate().map(|(i, &v)| tensor("output", i, v)).collect(),
+    )
 }

@@ -1,26 +1,36 @@
-//! The command line of a compiled program: `--input F…`, `--output F…` | `--output-dir D`,
-//! `--info`, `--bench N`, `--help`; reading and checking the input files, calling the
-//! model's `forward`, writing the outputs, timing.
+//! The command line of a compiled program (DESIGN.md §10): parsing and checking the
+//! arguments against the program's role, `--help`, `--info`, and dispatch to the modes in
+//! `exec.rs`.
+//!
+//! ```text
+//! edge  --input F… (--connect HOST:PORT | --boundary-out FILE|-) [--output F… | --output-dir D]
+//!       [--simulate-bandwidth RATE] [--connect-timeout T] [--timeout T] [--bench N] [--info]
+//! edge  --input F… (--output F… | --output-dir D) [--bench N]         (edge-only plan)
+//! cloud --listen HOST:PORT [--workers N] [--timeout T]
+//! cloud --boundary-in FILE|- (--output F… | --output-dir D)
+//! both: --info, --bench N, --help
+//! ```
 //!
 //! [`run_program`] takes `forward` as a closure, so this file is plain safe Rust and is
-//! tested with a stand-in model; the C `main` that passes the real `forward` is in
-//! `program.rs`. Errors are one line on stderr (`error: …`) with exit status 2; nothing here
-//! panics on user input.
+//! tested with stand-in models; the C `main` that passes the real `forward` is in
+//! `program.rs`. Errors are one line on stderr (`error: …`): exit status 2 for bad user input
+//! (arguments, tensor files, boundary files), 1 for a failure at run time (the network, the
+//! cloud's refusal). Nothing here panics on user input.
 
-use crate::buffer::AlignedBuf;
-use crate::meta::ModelInfo;
-use crate::npy::{decode_le, encode_le};
-use crate::tensor_file::{check_binding, read_tensor, write_tensor};
-use asplit_ir::{Tensor, TensorType};
+use crate::exec;
+use crate::meta::{Encoding, ModelInfo, QScheme, Role};
+use crate::transport::{parse_duration, parse_rate};
+use crate::wire::FrameSpec;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// `forward(inputs, outputs, scratch)` of a compiled model.
-pub type Forward<'f> = &'f mut dyn FnMut(&[*mut u8], &[*mut u8], *mut u8);
+/// `forward(inputs, outputs, scratch)` of a compiled model; reentrant given separate buffers,
+/// so the cloud's workers share it.
+pub type Forward<'f> = &'f (dyn Fn(&[*mut u8], &[*mut u8], *mut u8) + Sync);
 
 /// Parsed arguments.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Args {
     /// `--input` files, bound to the model inputs in order.
     pub inputs: Vec<PathBuf>,
@@ -34,24 +44,100 @@ pub struct Args {
     pub bench: Option<usize>,
     /// `--help`.
     pub help: bool,
+    /// Edge: `--connect HOST:PORT`.
+    pub connect: Option<String>,
+    /// Edge: `--boundary-out FILE|-`.
+    pub boundary_out: Option<PathBuf>,
+    /// Edge: `--simulate-bandwidth RATE`, in bits per second.
+    pub simulate_bandwidth: Option<f64>,
+    /// Edge: `--connect-timeout T`.
+    pub connect_timeout: Option<Duration>,
+    /// Both: `--timeout T` (I/O).
+    pub timeout: Option<Duration>,
+    /// Cloud: `--listen HOST:PORT`.
+    pub listen: Option<String>,
+    /// Cloud: `--workers N`.
+    pub workers: Option<usize>,
+    /// Cloud: `--boundary-in FILE|-`.
+    pub boundary_in: Option<PathBuf>,
 }
 
 /// Largest `--bench` count accepted.
 pub const MAX_BENCH: usize = 1_000_000;
+/// Most `--workers` accepted.
+pub const MAX_WORKERS: usize = 1024;
+/// Default `--connect-timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `--timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Usage text.
-pub fn usage(program: &str) -> String {
-    format!(
-        "usage: {program} --input FILE… (--output FILE… | --output-dir DIR) [--bench N] [--info]\n\
-         \n\
-         Runs the compiled model on tensor files (.npy or ONNX TensorProto .pb, by extension),\n\
-         bound to the model's inputs in order. --output-dir writes output_<i>.pb.\n\
-         --bench N times N forward passes after a warm-up (median, min, max); without --input\n\
-         it runs on zero-filled inputs. --info prints the model description.\n"
-    )
+/// Why a run failed: the exit status follows the kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Bad arguments or input files: exit 2.
+    Usage(String),
+    /// The network or the peer failed: exit 1.
+    Runtime(String),
 }
 
-/// Parses the arguments after the program name.
+impl Failure {
+    fn report(&self) -> i32 {
+        let (msg, code) = match self {
+            Failure::Usage(m) => (m, 2),
+            Failure::Runtime(m) => (m, 1),
+        };
+        let _ = writeln!(std::io::stderr(), "error: {msg}");
+        code
+    }
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Failure {
+        Failure::Usage(m)
+    }
+}
+
+/// Usage text of a program of `info`'s role.
+pub fn usage(program: &str, info: &ModelInfo) -> String {
+    let common =
+        "Tensor files are .npy or ONNX TensorProto .pb (by extension), bound to the model's\n\
+         inputs in order; --output-dir writes output_<i>.pb. --bench N times N runs after a\n\
+         warm-up (median, min, max); without --input it runs on zero-filled inputs. --info\n\
+         prints the fingerprint, role, split, boundary tensors and sizes.\n";
+    match info.role {
+        Role::Edge if info.is_edge_only() => format!(
+            "usage: {program} --input FILE… (--output FILE… | --output-dir DIR) [--bench N] [--info]\n\
+             \n\
+             Runs the whole model (an edge-only plan: there is no cloud program).\n{common}"
+        ),
+        Role::Edge => format!(
+            "usage: {program} --input FILE… --connect HOST:PORT [--output FILE… | --output-dir DIR]\n\
+             \x20      [--simulate-bandwidth RATE] [--connect-timeout T] [--timeout T] [--bench N]\n\
+             \x20  or: {program} --input FILE… --boundary-out FILE|-\n\
+             \n\
+             Runs the edge half of the model and sends the boundary tensors to the cloud program:\n\
+             over TCP with --connect (the cloud answers with the model outputs, written with\n\
+             --output/--output-dir), or as one request frame to a file or stdout (`-`) with\n\
+             --boundary-out (for `cloud --boundary-in`). --simulate-bandwidth paces the upload to\n\
+             a rate (3Mbps, 500kbps, 2MB/s). Timeouts take 250ms, 5s, 1m (defaults: connect 5s,\n\
+             I/O 30s). With --connect, --bench N reports edge compute, transmit and round-trip\n\
+             times separately.\n{common}"
+        ),
+        Role::Cloud => format!(
+            "usage: {program} --listen HOST:PORT [--workers N] [--timeout T]\n\
+             \x20  or: {program} --boundary-in FILE|- (--output FILE… | --output-dir DIR)\n\
+             \x20  or: {program} --bench N\n\
+             \n\
+             Runs the cloud half of the model on the boundary tensors an edge program sends.\n\
+             --listen serves edges over TCP with N worker threads (default: the number of\n\
+             cores), each connection carrying any number of requests; a frame must arrive\n\
+             within --timeout (default 30s). --boundary-in reads one request frame from a file\n\
+             or stdin (`-`). --bench N times N runs on zero payloads.\n{common}"
+        ),
+    }
+}
+
+/// Parses the arguments after the program name (role checks are [`check_role`]'s).
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args::default();
     let mut i = 0;
@@ -63,26 +149,34 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
         }
         v
     };
+    let value = |i: &mut usize, flag: &str| -> Result<String, String> {
+        let v = args.get(*i).ok_or(format!("{flag} takes a value"))?;
+        *i += 1;
+        Ok(v.clone())
+    };
     while let Some(flag) = args.get(i) {
         i += 1;
         match flag.as_str() {
             "--input" => a.inputs.extend(values(&mut i)),
             "--output" => a.outputs.extend(values(&mut i)),
-            "--output-dir" => {
-                let v = values(&mut i);
-                match v.as_slice() {
-                    [d] => a.output_dir = Some(d.clone()),
-                    _ => return Err("--output-dir takes one directory".into()),
-                }
+            "--output-dir" => a.output_dir = Some(one_path(values(&mut i), flag)?),
+            "--boundary-out" => a.boundary_out = Some(one_path(values(&mut i), flag)?),
+            "--boundary-in" => a.boundary_in = Some(one_path(values(&mut i), flag)?),
+            "--bench" => a.bench = Some(count(&value(&mut i, flag)?, flag, MAX_BENCH)?),
+            "--workers" => a.workers = Some(count(&value(&mut i, flag)?, flag, MAX_WORKERS)?),
+            "--connect" => a.connect = Some(value(&mut i, flag)?),
+            "--listen" => a.listen = Some(value(&mut i, flag)?),
+            "--simulate-bandwidth" => {
+                let v = value(&mut i, flag)?;
+                a.simulate_bandwidth = Some(parse_rate(&v).map_err(|e| format!("{flag}: {e}"))?)
             }
-            "--bench" => {
-                let n = args.get(i).ok_or("--bench takes a count")?;
-                i += 1;
-                let n: usize = n.parse().map_err(|_| format!("--bench: `{n}` is not a count"))?;
-                if n == 0 || n > MAX_BENCH {
-                    return Err(format!("--bench: the count must be 1 to {MAX_BENCH}"));
+            "--connect-timeout" | "--timeout" => {
+                let v = value(&mut i, flag)?;
+                let d = Some(parse_duration(&v).map_err(|e| format!("{flag}: {e}"))?);
+                match flag.as_str() {
+                    "--timeout" => a.timeout = d,
+                    _ => a.connect_timeout = d,
                 }
-                a.bench = Some(n);
             }
             "--info" => a.info = true,
             "--help" | "-h" => a.help = true,
@@ -95,239 +189,195 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
+fn one_path(v: Vec<PathBuf>, flag: &str) -> Result<PathBuf, String> {
+    match <[PathBuf; 1]>::try_from(v) {
+        Ok([p]) => Ok(p),
+        Err(_) => Err(format!("{flag} takes one path")),
+    }
+}
+
+fn count(v: &str, flag: &str, max: usize) -> Result<usize, String> {
+    let n: usize = v.parse().map_err(|_| format!("{flag}: `{v}` is not a count"))?;
+    if n == 0 || n > max {
+        return Err(format!("{flag}: the count must be 1 to {max}"));
+    }
+    Ok(n)
+}
+
+/// Checks that the flags fit the program's role and plan.
+pub fn check_role(a: &Args, info: &ModelInfo) -> Result<(), String> {
+    let given = |flags: &[(&'static str, bool)]| flags.iter().find(|(_, on)| *on).map(|(f, _)| *f);
+    let has_outputs = a.output_dir.is_some() || !a.outputs.is_empty();
+    let cloud_only = [
+        ("--listen", a.listen.is_some()),
+        ("--workers", a.workers.is_some()),
+        ("--boundary-in", a.boundary_in.is_some()),
+    ];
+    let edge_only = [
+        ("--input", !a.inputs.is_empty()),
+        ("--connect", a.connect.is_some()),
+        ("--boundary-out", a.boundary_out.is_some()),
+        ("--simulate-bandwidth", a.simulate_bandwidth.is_some()),
+        ("--connect-timeout", a.connect_timeout.is_some()),
+    ];
+    match info.role {
+        Role::Edge => {
+            if let Some(f) = given(&cloud_only) {
+                return Err(format!("{f} is a flag of the cloud program, this is the edge"));
+            }
+            if info.is_edge_only() {
+                let net = [
+                    ("--connect", a.connect.is_some()),
+                    ("--boundary-out", a.boundary_out.is_some()),
+                    ("--simulate-bandwidth", a.simulate_bandwidth.is_some()),
+                    ("--connect-timeout", a.connect_timeout.is_some()),
+                    ("--timeout", a.timeout.is_some()),
+                ];
+                if let Some(f) = given(&net) {
+                    return Err(format!(
+                        "{f}: this is an edge-only plan, there is no cloud to talk to"
+                    ));
+                }
+                return Ok(());
+            }
+            if a.connect.is_some() && a.boundary_out.is_some() {
+                return Err("give either --connect or --boundary-out, not both".into());
+            }
+            if a.connect.is_none() {
+                let f = [
+                    ("--simulate-bandwidth", a.simulate_bandwidth.is_some()),
+                    ("--connect-timeout", a.connect_timeout.is_some()),
+                    ("--timeout", a.timeout.is_some()),
+                ];
+                if let Some(f) = given(&f) {
+                    return Err(format!("{f} needs --connect"));
+                }
+                if has_outputs {
+                    return Err("the model outputs come from the cloud: --output/--output-dir need --connect".into());
+                }
+            }
+            Ok(())
+        }
+        Role::Cloud => {
+            if let Some(f) = given(&edge_only) {
+                return Err(format!("{f} is a flag of the edge program, this is the cloud"));
+            }
+            if a.listen.is_some() && a.boundary_in.is_some() {
+                return Err("give either --listen or --boundary-in, not both".into());
+            }
+            if a.listen.is_none() && a.workers.is_some() {
+                return Err("--workers needs --listen".into());
+            }
+            if a.listen.is_none() && a.timeout.is_some() {
+                return Err("--timeout needs --listen".into());
+            }
+            if a.boundary_in.is_none() && has_outputs {
+                return Err("--output/--output-dir need --boundary-in".into());
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Runs the program with `argv` (program name first); returns the exit status.
 pub fn run_program(argv: &[String], info: &ModelInfo, forward: Forward<'_>) -> i32 {
     let program = argv.first().map(String::as_str).unwrap_or("program");
-    let args = match parse_args(argv.get(1..).unwrap_or(&[])) {
+    let args = match parse_args(argv.get(1..).unwrap_or(&[]))
+        .and_then(|a| check_role(&a, info).map(|_| a))
+    {
         Ok(a) => a,
-        Err(e) => return fail(&e),
+        Err(e) => return Failure::Usage(e).report(),
     };
     if args.help {
-        print!("{}", usage(program));
+        print!("{}", usage(program, info));
         return 0;
     }
     if args.info {
         print!("{}", describe(info));
-        if args.inputs.is_empty() && args.bench.is_none() {
+        let work = !args.inputs.is_empty()
+            || args.bench.is_some()
+            || args.listen.is_some()
+            || args.boundary_in.is_some();
+        if !work {
             return 0;
         }
     }
-    match execute(&args, info, forward) {
+    match exec::execute(&args, info, forward) {
         Ok(()) => 0,
-        Err(e) => fail(&e),
+        Err(f) => f.report(),
     }
-}
-
-fn fail(msg: &str) -> i32 {
-    let _ = writeln!(std::io::stderr(), "error: {msg}");
-    2
 }
 
 /// The `--info` text.
 pub fn describe(info: &ModelInfo) -> String {
+    let role = match info.role {
+        Role::Edge => "edge",
+        Role::Cloud => "cloud",
+    };
+    let bits: Vec<String> = info.boundary.iter().map(|b| bits_text(&b.encoding)).collect();
     let mut s = format!(
-        "model: {}\nfingerprint: {:032x}\nsplit: edge-only\nbits: f32\nscratch: {} bytes\n",
-        info.name, info.fingerprint, info.scratch_bytes
+        "model: {}\nfingerprint: {:032x}\nrole: {role}\nsplit: {}\nbits: {}\nscratch: {} bytes\n\
+         edge weights: {} bytes\n",
+        info.name,
+        info.fingerprint,
+        info.split,
+        if bits.is_empty() { "f32".to_string() } else { bits.join(",") },
+        info.scratch_bytes,
+        info.edge_weight_bytes,
     );
-    for (kind, list) in [("input", &info.inputs), ("output", &info.outputs)] {
+    let mut lists = vec![("input", &info.inputs), ("output", &info.outputs)];
+    if !info.is_edge_only() {
+        lists.push(("model output", &info.model_outputs));
+    }
+    for (kind, list) in lists {
         for (i, t) in list.iter().enumerate() {
             s.push_str(&format!("{kind} {i}: `{}` {}\n", t.name, t.ty));
         }
     }
+    for (i, b) in info.boundary.iter().enumerate() {
+        s.push_str(&format!(
+            "boundary {i}: `{}` {:?} {}, {} bytes\n",
+            b.name,
+            b.shape,
+            encoding_text(&b.encoding),
+            b.payload_bytes
+        ));
+    }
+    if !info.boundary.is_empty() {
+        let frame = FrameSpec::request(info).frame_bytes();
+        let f32_bytes: u64 = info
+            .boundary
+            .iter()
+            .map(|b| crate::meta::checked_numel(&b.shape).unwrap_or(0) * 4)
+            .sum();
+        s.push_str(&format!(
+            "boundary bytes per request: {} payload, {frame} frame (as f32: {f32_bytes})\n",
+            info.boundary_payload_bytes()
+        ));
+    }
     s
 }
 
-fn execute(args: &Args, info: &ModelInfo, forward: Forward<'_>) -> Result<(), String> {
-    let expected: Vec<(String, TensorType)> =
-        info.inputs.iter().map(|t| (t.name.clone(), t.ty.clone())).collect();
-    let inputs = if args.inputs.is_empty() && args.bench.is_some() {
-        expected.iter().map(|(_, ty)| Tensor::splat(ty, 0.0)).collect()
-    } else {
-        let ts = args
-            .inputs
-            .iter()
-            .map(|p| read_tensor(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        check_binding(&expected, &ts, &args.inputs)
-            .map_err(|e| format!("{} ({})", e.message, e.inputs))?;
-        ts
-    };
-    let out_paths = output_paths(args, info)?;
-    let mut run = Runner::new(info, &inputs);
-    if let Some(n) = args.bench {
-        bench(&mut run, forward, n);
-    } else {
-        run.call(forward);
+fn bits_text(e: &Encoding) -> String {
+    match e {
+        Encoding::Raw(d) => d.to_string(),
+        Encoding::Quant { bits, .. } => bits.to_string(),
     }
-    if let Some(paths) = out_paths {
-        if let Some(dir) = &args.output_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create directory `{}`: {e}", dir.display()))?;
+}
+
+fn encoding_text(e: &Encoding) -> String {
+    match e {
+        Encoding::Raw(d) => format!("raw {d}"),
+        Encoding::Quant { bits, scheme, axis, scales, .. } => {
+            let scheme = match scheme {
+                QScheme::Asym => "asym",
+                QScheme::Sym => "sym",
+            };
+            let per = match axis {
+                None => "per tensor".to_string(),
+                Some(a) => format!("per channel (axis {a}, {} scales)", scales.len()),
+            };
+            format!("{bits}-bit {scheme} {per}")
         }
-        for (i, (t, path)) in run.outputs(info)?.iter().zip(&paths).enumerate() {
-            let name = info.outputs.get(i).map(|o| o.name.as_str()).unwrap_or("output");
-            write_tensor(path, t, name).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
-}
-
-/// Where the outputs go: `None` when only benchmarking.
-fn output_paths(args: &Args, info: &ModelInfo) -> Result<Option<Vec<PathBuf>>, String> {
-    let n = info.outputs.len();
-    if let Some(dir) = &args.output_dir {
-        return Ok(Some((0..n).map(|i| dir.join(format!("output_{i}.pb"))).collect()));
-    }
-    if args.outputs.is_empty() {
-        if args.bench.is_some() {
-            return Ok(None);
-        }
-        return Err("give --output FILE… or --output-dir DIR for the results".into());
-    }
-    if args.outputs.len() != n {
-        return Err(format!(
-            "the model has {n} output(s), {} file(s) were given with --output",
-            args.outputs.len()
-        ));
-    }
-    Ok(Some(args.outputs.clone()))
-}
-
-/// The buffers of one model run.
-struct Runner {
-    inputs: Vec<AlignedBuf>,
-    outputs: Vec<AlignedBuf>,
-    scratch: AlignedBuf,
-}
-
-impl Runner {
-    fn new(info: &ModelInfo, inputs: &[Tensor]) -> Runner {
-        let inputs = inputs
-            .iter()
-            .map(|t| {
-                let mut b = Vec::new();
-                encode_le(t.data(), &mut b);
-                AlignedBuf::from_bytes(&b)
-            })
-            .collect();
-        let outputs = info.outputs.iter().map(|o| AlignedBuf::zeroed(o.ty.size_bytes())).collect();
-        let scratch = AlignedBuf::zeroed(usize::try_from(info.scratch_bytes).unwrap_or(0));
-        Runner { inputs, outputs, scratch }
-    }
-
-    fn call(&mut self, forward: Forward<'_>) {
-        let ins: Vec<*mut u8> = self.inputs.iter_mut().map(AlignedBuf::as_mut_ptr).collect();
-        let outs: Vec<*mut u8> = self.outputs.iter_mut().map(AlignedBuf::as_mut_ptr).collect();
-        forward(&ins, &outs, self.scratch.as_mut_ptr());
-    }
-
-    fn outputs(&self, info: &ModelInfo) -> Result<Vec<Tensor>, String> {
-        info.outputs
-            .iter()
-            .zip(&self.outputs)
-            .map(|(o, b)| {
-                Tensor::new(o.ty.shape.clone(), decode_le(o.ty.dtype, &b.to_bytes()))
-                    .map_err(|e| format!("output `{}`: {e}", o.name))
-            })
-            .collect()
-    }
-}
-
-/// Warm-up (at least one pass and 0.2 s or 10 passes), then `n` timed passes; prints
-/// median, min and max.
-fn bench(run: &mut Runner, forward: Forward<'_>, n: usize) {
-    let start = Instant::now();
-    let mut warm = 0;
-    while warm < 10 && (warm == 0 || start.elapsed() < Duration::from_millis(200)) {
-        run.call(forward);
-        warm += 1;
-    }
-    let mut times: Vec<Duration> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            run.call(forward);
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let median = match n % 2 {
-        1 => ms(times[n / 2]),
-        _ => (ms(times[n / 2 - 1]) + ms(times[n / 2])) / 2.0,
-    };
-    println!(
-        "forward: median {median:.3} ms, min {:.3} ms, max {:.3} ms ({n} runs, {warm} warm-up)",
-        ms(times[0]),
-        ms(times[n - 1])
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::meta::TensorInfo;
-    use asplit_ir::DType;
-
-    fn info() -> ModelInfo {
-        let ty = TensorType::new(DType::F32, [3]);
-        ModelInfo {
-            name: "double".into(),
-            fingerprint: 7,
-            scratch_bytes: 64,
-            inputs: vec![TensorInfo { name: "x".into(), ty: ty.clone() }],
-            outputs: vec![TensorInfo { name: "y".into(), ty }],
-        }
-    }
-
-    /// A stand-in model that records how many input and output buffers it was given.
-    fn double(ins: &[*mut u8], outs: &[*mut u8], _: *mut u8, seen: &mut Vec<(usize, usize)>) {
-        seen.push((ins.len(), outs.len()));
-    }
-
-    fn args(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn parses_flags_and_rejects_junk() {
-        let a =
-            parse_args(&args(&["--input", "a.npy", "b.pb", "--output-dir", "o", "--bench", "5"]))
-                .expect("parses");
-        assert_eq!(a.inputs, vec![PathBuf::from("a.npy"), PathBuf::from("b.pb")]);
-        assert_eq!(a.output_dir, Some(PathBuf::from("o")));
-        assert_eq!(a.bench, Some(5));
-        assert!(parse_args(&args(&["--bench", "0"])).is_err());
-        assert!(parse_args(&args(&["--bench", "x"])).is_err());
-        assert!(parse_args(&args(&["--frob"])).is_err());
-        assert!(parse_args(&args(&["--output", "a", "--output-dir", "d"])).is_err());
-    }
-
-    #[test]
-    fn runs_checks_inputs_and_writes_outputs() {
-        let dir = std::env::temp_dir().join(format!("asplit-cli-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let x = Tensor::from_f32([3], vec![1.0, 2.0, 3.0]).expect("3");
-        write_tensor(&dir.join("x.npy"), &x, "x").expect("write");
-        let mut seen = Vec::new();
-        let xs = dir.join("x.npy").display().to_string();
-        let od = dir.join("out").display().to_string();
-        let mut f = |i: &[*mut u8], o: &[*mut u8], s: *mut u8| double(i, o, s, &mut seen);
-        let code = run_program(&args(&["p", "--input", &xs, "--output-dir", &od]), &info(), &mut f);
-        assert_eq!(code, 0);
-        assert_eq!(seen, vec![(1, 1)]);
-        let y = read_tensor(&dir.join("out/output_0.pb")).expect("output written");
-        assert_eq!(y.ty(), TensorType::new(DType::F32, [3]));
-        let wrong = Tensor::from_f32([2], vec![1.0, 2.0]).expect("2");
-        write_tensor(&dir.join("w.npy"), &wrong, "w").expect("write");
-        let ws = dir.join("w.npy").display().to_string();
-        let mut g = |_: &[*mut u8], _: &[*mut u8], _: *mut u8| {};
-        assert_eq!(
-            run_program(&args(&["p", "--input", &ws, "--output-dir", &od]), &info(), &mut g),
-            2
-        );
-        assert_eq!(run_program(&args(&["p", "--input", &xs]), &info(), &mut g), 2);
-        assert_eq!(run_program(&args(&["p", "--bench", "3"]), &info(), &mut g), 0);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -30,11 +30,11 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         }
     };
     let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    let mut call = |ins: &[*mut u8], outs: &[*mut u8], scratch: *mut u8| {
+    let call = |ins: &[*mut u8], outs: &[*mut u8], scratch: *mut u8| {
         // SAFETY: `run_program` passes one 64-aligned buffer per model input and output,
         // each at least its tensor's size, and a scratch buffer of `scratch_bytes`, as the
         // generated `forward` requires (docs/codegen.md).
         unsafe { forward(ins.as_ptr(), outs.as_ptr(), scratch) }
     };
-    run_program(&argv, &info, &mut call)
+    run_program(&argv, &info, &call)
 }
