@@ -22,6 +22,7 @@
 //! transposed at compile time), then a scalar col2im scatter-add into the result, which starts
 //! as the bias; the fused activation runs last over the whole result. Correct, not tuned.
 
+use super::boundary::{self, Blocked};
 use super::gemm::{activation_of, broadcast_strides, mul, offset, require_f32};
 use super::microkernel::{
     alloc_workspace, choose_tiling, emit_matmul, free_workspace, load_vec, mark_wide, store_vec,
@@ -216,12 +217,19 @@ pub fn lower_conv<'ctx>(
     // inputs) are read in place, row-major.
     let w: Option<Vec<f32>> =
         g.const_value(g.nodes[node].inputs[1]).and_then(|t| t.as_f32().map(|s| s.to_vec()));
+    // `dequantize(const codes)` weights: bit-packed codes decoded once into the same layout.
+    let wq = boundary::reads_decoded(g, node, 1)
+        .then(|| boundary::quant_weight(g, g.nodes[node].inputs[1]))
+        .flatten();
     if is_depthwise(&geo) {
         let mut kern = cx.begin_kernel(g, node)?;
         mark_wide(cx, kern.func);
-        let wp = match &w {
-            Some(w) => cx.const_f32s(w),
-            None => kern.operand(cx, 1)?,
+        let wp = match (&w, &wq) {
+            (Some(w), _) => cx.const_f32s(w),
+            (None, Some(q)) => {
+                boundary::decoded_weights(cx, q, &Blocked::dense(q.codes.len() as u64))?
+            }
+            (None, None) => kern.operand(cx, 1)?,
         };
         let x = kern.operand(cx, 0)?;
         let y = kern.result(0)?;
@@ -256,8 +264,8 @@ pub fn lower_conv<'ctx>(
     let mut kern = cx.begin_kernel(g, node)?;
     mark_wide(cx, kern.func);
     // (base, per-group stride, tile-origin row stride, row stride, k stride) of A.
-    let (a_base, a_group, a_ors, a_rs, a_ks) = match &w {
-        Some(w) => {
+    let (a_base, a_group, a_ors, a_rs, a_ks) = match (&w, &wq) {
+        (Some(w), _) => {
             let mut packed = Vec::new();
             for gi in 0..geo.group as usize {
                 let blk = (mg * kk) as usize;
@@ -269,7 +277,11 @@ pub fn lower_conv<'ctx>(
             let a_group = mg.div_ceil(tiling.mr) * tiling.mr * kk;
             (cx.const_f32s(&packed), a_group, kk, 1, tiling.mr)
         }
-        None => (kern.operand(cx, 1)?, mg * kk, kk, kk, 1),
+        (None, Some(q)) => {
+            let lay = Blocked::rows(geo.group, mg, kk, tiling.mr);
+            (boundary::decoded_weights(cx, q, &lay)?, lay.dst_group, kk, 1, tiling.mr)
+        }
+        (None, None) => (kern.operand(cx, 1)?, mg * kk, kk, kk, 1),
     };
     let x = kern.operand(cx, 0)?;
     let y = kern.result(0)?;

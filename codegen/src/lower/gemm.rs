@@ -14,6 +14,7 @@
 //! `matmul` in f64 and f16 runs plain scalar loops (f16 accumulated in f32); other dtypes, and
 //! `gemm` in anything but f32, are reported as unsupported.
 
+use super::boundary::{self, Blocked};
 use super::microkernel::{
     alloc_workspace, choose_tiling, emit_matmul, free_workspace, mark_wide, AOperand, Addend,
     BOperand, COperand, Epilogue,
@@ -152,6 +153,13 @@ pub fn lower_gemm<'ctx>(
             let packed = pack_cols(&bv, k as usize, n as usize, nr as usize, trans_b)
                 .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
             BOperand { ptr: cx.const_f32s(&packed), origin_cs: k, ks: nr, padded: true }
+        }
+        // `dequantize(const codes)` weights: bit-packed codes decoded once into the same layout.
+        None if boundary::reads_decoded(g, node, 1) => {
+            let q = boundary::quant_weight(g, nd.inputs[1])
+                .ok_or_else(|| cx.invalid(g, node, "quantized weights"))?;
+            let ptr = boundary::decoded_weights(cx, &q, &Blocked::cols(k, n, nr, trans_b))?;
+            BOperand { ptr, origin_cs: k, ks: nr, padded: true }
         }
         None => {
             let b_ptr = kern.operand(cx, 1)?;

@@ -12,6 +12,7 @@
 //! This file builds no kernel itself; the generators live in one file per op family. It does
 //! not decide where buffers live (see `arena`) nor call the kernels (see `forward`).
 
+pub mod boundary;
 pub mod cast;
 pub mod conv;
 pub mod elementwise;
@@ -98,6 +99,10 @@ pub fn generator(op: OpKind) -> Option<Generator> {
         OpKind::Cast => cast::lower_cast,
         OpKind::Resize => resize::lower_resize,
         OpKind::QuantizeLinear | OpKind::DequantizeLinear => quant::lower_quant,
+        OpKind::Quantize => boundary::lower_quantize,
+        OpKind::Dequantize => boundary::lower_dequantize,
+        OpKind::Pack => boundary::lower_pack,
+        OpKind::Unpack => boundary::lower_unpack,
         _ => return None,
     };
     Some(g)
