@@ -12,7 +12,7 @@ use crate::arena::{self, ArenaPlan, Loc};
 use crate::error::CodegenError;
 use crate::lower::{self, buffer_operands, KernelCx};
 use asplit_ir::{Graph, NodeId, OpKind, ValueId};
-use asplit_runtime::meta::{fnv1a_128, ModelInfo, TensorInfo};
+use asplit_runtime::meta::{fnv1a_128, BoundaryTensor, ModelInfo, Role, TensorInfo};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue, PointerValue};
@@ -40,12 +40,33 @@ pub struct LowerOptions {
     pub lanes: u32,
     /// Extra bytes folded into the fingerprint (target, options).
     pub fingerprint_salt: String,
+    /// The program's part in a split deployment; `None`: a whole-model edge program.
+    pub program: Option<ProgramRole>,
 }
 
 impl Default for LowerOptions {
     fn default() -> Self {
-        LowerOptions { lanes: 8, fingerprint_salt: String::new() }
+        LowerOptions { lanes: 8, fingerprint_salt: String::new(), program: None }
     }
+}
+
+/// What a partition's program is in a split deployment: the description fields that the
+/// graph alone does not give (docs/wire.md). Edge and cloud of one compilation share the
+/// fingerprint, so programs of different compilations refuse each other.
+#[derive(Clone, Debug)]
+pub struct ProgramRole {
+    /// Edge or cloud.
+    pub role: Role,
+    /// Fingerprint of the whole split plan (replaces the graph's own).
+    pub fingerprint: u128,
+    /// The model's outputs (what the edge writes after the cloud answers).
+    pub model_outputs: Vec<TensorInfo>,
+    /// The wire tensors, in slot order.
+    pub boundary: Vec<BoundaryTensor>,
+    /// Human description of the split.
+    pub split: String,
+    /// Bytes of the edge program's (packed) weights.
+    pub edge_weight_bytes: u64,
 }
 
 /// Called after each kernel is generated with (done, total): progress reporting.
@@ -186,11 +207,20 @@ pub fn model_info(g: &Graph, plan: &ArenaPlan, opts: &LowerOptions) -> ModelInfo
     let mut text = g.to_string();
     text.push('\n');
     text.push_str(&opts.fingerprint_salt);
-    ModelInfo::edge_only(
+    let mut info = ModelInfo::edge_only(
         g.name.clone(),
         fnv1a_128(text.as_bytes()),
         plan.size.max(arena::ALIGN),
         g.inputs.iter().enumerate().map(|(i, &v)| tensor("input", i, v)).collect(),
         g.outputs.iter().enumerate().map(|(i, &v)| tensor("output", i, v)).collect(),
-    )
+    );
+    if let Some(p) = &opts.program {
+        info.role = p.role;
+        info.fingerprint = p.fingerprint;
+        info.model_outputs = p.model_outputs.clone();
+        info.boundary = p.boundary.clone();
+        info.split = p.split.clone();
+        info.edge_weight_bytes = p.edge_weight_bytes;
+    }
+    info
 }

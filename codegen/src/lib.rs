@@ -14,6 +14,6 @@ pub mod target;
 pub mod testing;
 
 pub use error::CodegenError;
-pub use forward::{lower_graph, LowerOptions, Lowered};
+pub use forward::{lower_graph, LowerOptions, Lowered, ProgramRole};
 pub use inkwell;
 pub use target::{Target, TargetSpec};

@@ -1,7 +1,7 @@
 //! Test support: compile a graph, run it in-process through LLVM's MCJIT, and compare the
 //! results with the reference interpreter.
 //!
-//! [`run_jit`] lowers a graph exactly as the compiler does (same generators, arena plan and
+//! [`run_jit`] ([`run_jit_many`]: compiled once, run on many input sets) lowers a graph exactly as the compiler does (same generators, arena plan and
 //! `forward`, `default<O3>` for the host), then calls `forward` on host buffers. [`check_node`]
 //! is the one-liner a generator's test needs: seeded inputs, compiled vs interpreted, within
 //! tolerances. The executables themselves are tested end to end elsewhere; this module does
@@ -44,19 +44,15 @@ impl Buffer {
 type ForwardFn = unsafe extern "C" fn(*const *mut u8, *const *mut u8, *mut u8);
 
 /// Compiles `g` for the host and runs it on `inputs` (bound to the graph inputs in order).
-#[allow(unsafe_code)]
 pub fn run_jit(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, CodegenError> {
-    if inputs.len() != g.inputs.len() {
-        return Err(CodegenError::Graph(format!(
-            "{} inputs given, the graph has {}",
-            inputs.len(),
-            g.inputs.len()
-        )));
-    }
-    for (i, (t, &v)) in inputs.iter().zip(&g.inputs).enumerate() {
-        if t.ty() != g.values[v].ty {
-            return Err(CodegenError::Graph(format!("input {i} is not {}", g.values[v].ty)));
-        }
+    run_jit_many(g, std::slice::from_ref(&inputs.to_vec())).map(|mut v| v.remove(0))
+}
+
+/// Compiles `g` once for the host and runs it on every input set of `sets`.
+#[allow(unsafe_code)]
+pub fn run_jit_many(g: &Graph, sets: &[Vec<Tensor>]) -> Result<Vec<Vec<Tensor>>, CodegenError> {
+    for inputs in sets {
+        check_inputs(g, inputs)?;
     }
     let target = Target::host()?;
     let ctx = Context::create();
@@ -71,28 +67,49 @@ pub fn run_jit(g: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, CodegenError
     let addr = engine
         .get_function_address(FORWARD)
         .map_err(|e| CodegenError::llvm(format!("JIT: no forward ({e:?})")))?;
-    let mut in_bufs: Vec<Buffer> =
-        inputs.iter().map(|t| Buffer::from_bytes(&tensor_bytes(t))).collect();
     let out_tys: Vec<_> = g.outputs.iter().map(|&v| g.values[v].ty.clone()).collect();
-    let mut out_bufs: Vec<Buffer> =
-        out_tys.iter().map(|t| Buffer::zeroed(t.size_bytes())).collect();
     let mut scratch = Buffer::zeroed(lowered.info.scratch_bytes as usize);
-    let in_ptrs: Vec<*mut u8> = in_bufs.iter_mut().map(Buffer::ptr).collect();
-    let out_ptrs: Vec<*mut u8> = out_bufs.iter_mut().map(Buffer::ptr).collect();
-    // SAFETY: `addr` is the address of `forward` in the live engine, whose signature is
-    // `void(ptr, ptr, ptr)` (built in forward.rs). The pointer arrays hold one buffer per
-    // graph input/output, each at least its value's byte size, and the scratch buffer is
-    // `scratch_bytes` long and 64-aligned, which is what the generated code assumes.
-    unsafe {
-        let f: ForwardFn = std::mem::transmute::<usize, ForwardFn>(addr);
-        f(in_ptrs.as_ptr(), out_ptrs.as_ptr(), scratch.ptr());
+    let mut results = Vec::with_capacity(sets.len());
+    for inputs in sets {
+        let mut in_bufs: Vec<Buffer> =
+            inputs.iter().map(|t| Buffer::from_bytes(&tensor_bytes(t))).collect();
+        let mut out_bufs: Vec<Buffer> =
+            out_tys.iter().map(|t| Buffer::zeroed(t.size_bytes())).collect();
+        let in_ptrs: Vec<*mut u8> = in_bufs.iter_mut().map(Buffer::ptr).collect();
+        let out_ptrs: Vec<*mut u8> = out_bufs.iter_mut().map(Buffer::ptr).collect();
+        // SAFETY: `addr` is the address of `forward` in the live engine, whose signature is
+        // `void(ptr, ptr, ptr)` (built in forward.rs). The pointer arrays hold one buffer per
+        // graph input/output, each at least its value's byte size, and the scratch buffer is
+        // `scratch_bytes` long and 64-aligned, which is what the generated code assumes.
+        unsafe {
+            let f: ForwardFn = std::mem::transmute::<usize, ForwardFn>(addr);
+            f(in_ptrs.as_ptr(), out_ptrs.as_ptr(), scratch.ptr());
+        }
+        let outs = out_tys
+            .iter()
+            .zip(&out_bufs)
+            .map(|(ty, b)| tensor_from_bytes(ty.dtype, &ty.shape, &b.bytes(ty.size_bytes())))
+            .collect::<Result<Vec<_>, _>>()?;
+        results.push(outs);
     }
     drop(engine);
-    out_tys
-        .iter()
-        .zip(&out_bufs)
-        .map(|(ty, b)| tensor_from_bytes(ty.dtype, &ty.shape, &b.bytes(ty.size_bytes())))
-        .collect()
+    Ok(results)
+}
+
+fn check_inputs(g: &Graph, inputs: &[Tensor]) -> Result<(), CodegenError> {
+    if inputs.len() != g.inputs.len() {
+        return Err(CodegenError::Graph(format!(
+            "{} inputs given, the graph has {}",
+            inputs.len(),
+            g.inputs.len()
+        )));
+    }
+    for (i, (t, &v)) in inputs.iter().zip(&g.inputs).enumerate() {
+        if t.ty() != g.values[v].ty {
+            return Err(CodegenError::Graph(format!("input {i} is not {}", g.values[v].ty)));
+        }
+    }
+    Ok(())
 }
 
 /// A tensor's elements as the compiled code stores them (little-endian, bool as 0/1).

@@ -67,11 +67,14 @@ struct CompileArgs {
     #[arg(short = 'o', long = "out", value_name = "OUT", required = true)]
     out: Option<PathBuf>,
 
-    /// What to write into OUT, comma-separated. `ir`: OUT/model.air, the verified IR after
-    /// the pass pipeline, and with `plan` also OUT/split.air, the Split-phase IR of the chosen
-    /// solution (placement, quantization, boundary ops); `plan`: OUT/plan.json, the
-    /// Auto-Split solutions (docs/plan.md).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "ir,plan")]
+    /// What to write into OUT, comma-separated. `bin`: the programs, OUT/edge (the edge
+    /// partition, quantized as planned; sends the boundary tensors) and OUT/cloud (receives
+    /// them and finishes in f32; absent for an edge-only plan) — run either with --help;
+    /// `plan`: OUT/plan.json, the Auto-Split solutions (docs/plan.md); `ir`: OUT/model.air,
+    /// the verified IR after the pass pipeline, and OUT/split.air, the Split-phase IR of the
+    /// chosen solution (placement, quantization, boundary ops); `llvm`/`obj`: OUT/edge.ll,
+    /// OUT/cloud.ll (optimised LLVM IR) and OUT/edge.o, OUT/cloud.o.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "bin,plan")]
     emit: Vec<Emit>,
 
     #[command(flatten)]
@@ -163,15 +166,15 @@ struct ModelOpts {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
-    /// OUT/model.air: the verified IR after the pass pipeline (+ OUT/split.air with `plan`).
+    /// OUT/model.air: the verified IR after the pass pipeline, and OUT/split.air.
     Ir,
     /// OUT/plan.json: the planner's solutions, the chosen one first.
     Plan,
-    /// OUT/edge: the compiled program (for now only with --split edge-only --bits f32).
+    /// OUT/edge and OUT/cloud: the compiled programs of the chosen solution.
     Bin,
-    /// OUT/edge.ll: the program's LLVM IR after optimisation.
+    /// OUT/edge.ll, OUT/cloud.ll: the programs' LLVM IR after optimisation.
     Llvm,
-    /// OUT/edge.o: the program's object file.
+    /// OUT/edge.o, OUT/cloud.o: the programs' object files.
     Obj,
 }
 
@@ -362,9 +365,9 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
                 model,
                 out,
                 emit_ir: c.emit.contains(&Emit::Ir),
-                plan: c.emit.contains(&Emit::Plan).then(|| c.plan_flags.settings()).transpose()?,
+                plan: c.plan_flags.settings()?,
                 emit_plan: c.emit.contains(&Emit::Plan),
-                native: native_request(&c.emit, &c.plan_flags)?,
+                native: native_request(&c.emit),
                 print_constants: c.pass_flags.print_constants,
                 input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,
                 passes: c.pass_flags.request(DEFAULT_PIPELINE),
@@ -373,27 +376,15 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
     }
 }
 
-/// The native code asked for: `--emit bin,llvm,obj`, or any explicit `--split` (which
-/// implies the program); `None` when neither.
-fn native_request(
-    emit: &[Emit],
-    flags: &PlanFlags,
-) -> Result<Option<driver::NativeRequest>, DriverError> {
-    let split = crate::plan_flags::parse_split(&flags.split)?;
-    let bits = crate::plan_flags::parse_bits(&flags.bits)?;
+/// The programs asked for by `--emit bin,llvm,obj`; `None` when none of them.
+fn native_request(emit: &[Emit]) -> Option<driver::NativeRequest> {
     let (bin, llvm, obj) =
         (emit.contains(&Emit::Bin), emit.contains(&Emit::Llvm), emit.contains(&Emit::Obj));
-    let implied = split != asplit_passes::plan::solution::SplitChoice::Auto;
-    if !(bin || llvm || obj || implied) {
-        return Ok(None);
-    }
-    Ok(Some(driver::NativeRequest {
-        emit_bin: bin || implied,
+    (bin || llvm || obj).then_some(driver::NativeRequest {
+        emit_bin: bin,
         emit_llvm: llvm,
         emit_obj: obj,
-        split,
-        bits,
-    }))
+    })
 }
 
 /// clap marks MODEL and -o as required without a subcommand; this covers the impossible

@@ -60,11 +60,11 @@ pub struct CompileRequest {
     pub emit_ir: bool,
     /// Print constants in full.
     pub print_constants: bool,
-    /// Plan with these settings (for `plan` and `ir` emission).
-    pub plan: Option<crate::plan_flags::PlanSettings>,
+    /// The planning settings (used when a plan or programs are emitted).
+    pub plan: crate::plan_flags::PlanSettings,
     /// Write OUT/plan.json.
     pub emit_plan: bool,
-    /// Generate native code (OUT/edge, .ll, .o).
+    /// Generate the programs (OUT/edge, OUT/cloud, .ll, .o).
     pub native: Option<NativeRequest>,
     /// `--input-shape` bindings.
     pub input_shapes: Vec<(String, Vec<usize>)>,
@@ -73,19 +73,7 @@ pub struct CompileRequest {
 }
 
 /// The native code a compile asks for.
-#[derive(Debug, Clone)]
-pub struct NativeRequest {
-    /// Link OUT/edge.
-    pub emit_bin: bool,
-    /// Write OUT/edge.ll.
-    pub emit_llvm: bool,
-    /// Write OUT/edge.o.
-    pub emit_obj: bool,
-    /// `--split`.
-    pub split: asplit_passes::plan::solution::SplitChoice,
-    /// `--bits`.
-    pub bits: asplit_passes::plan::solution::BitsChoice,
-}
+pub type NativeRequest = crate::programs::ProgramsRequest;
 
 /// `asplitc run MODEL --input … (--output-dir D | --output …)`.
 #[derive(Debug)]
@@ -200,53 +188,20 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     if req.emit_ir {
         write_ir(&g, &req.out.join("model.air"), &opts)?;
     }
-    if let Some(settings) = &req.plan {
-        let planned = crate::plan_cmd::make_plan(&g, settings)?;
-        if req.emit_plan {
-            crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
-        }
-        if req.emit_ir {
-            let chosen = &planned.plan.solutions[planned.plan.chosen];
-            let split = crate::validate::split_graph(&g, &planned, chosen)?;
-            write_ir(&split, &req.out.join("split.air"), &opts)?;
-        }
+    if !req.emit_plan && req.native.is_none() {
+        return Ok(());
+    }
+    let planned = crate::plan_cmd::make_plan(&g, &req.plan)?;
+    if req.emit_plan {
+        crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
+    }
+    if req.emit_ir {
+        let (split, _, _) = crate::programs::chosen_partitions(&g, &planned)?;
+        write_ir(&split, &req.out.join("split.air"), &opts)?;
     }
     if let Some(native) = &req.native {
-        compile_native(&g, &req.out, native)?;
+        crate::programs::build_programs(&g, &planned, &req.out, native)?;
     }
-    Ok(())
-}
-
-/// Writes OUT/edge (and .ll/.o): for now the whole model in f32 on the edge.
-fn compile_native(g: &Graph, out: &Path, req: &NativeRequest) -> Result<(), DriverError> {
-    use asplit_passes::plan::solution::{BitsChoice, SplitChoice};
-    let not_yet = |flag: &'static str, what: String| DriverError::Flag {
-        flag,
-        message: format!(
-            "code generation for {what} is not implemented yet (planner/split issues); only \
-             --split edge-only --bits f32 compiles for now"
-        ),
-    };
-    match req.split {
-        SplitChoice::EdgeOnly => {}
-        SplitChoice::Auto => return Err(not_yet("--split", "`auto`".into())),
-        SplitChoice::CloudOnly => return Err(not_yet("--split", "`cloud-only`".into())),
-        SplitChoice::Layer(n) => return Err(not_yet("--split", format!("a split at layer {n}"))),
-    }
-    match req.bits {
-        BitsChoice::F32 => {}
-        BitsChoice::Auto => return Err(not_yet("--bits", "`auto`".into())),
-        BitsChoice::Uniform(b) => return Err(not_yet("--bits", format!("{b}-bit edges"))),
-    }
-    let opts = crate::native::NativeOptions {
-        name: "edge".into(),
-        target: Default::default(),
-        emit_bin: req.emit_bin,
-        emit_llvm: req.emit_llvm,
-        emit_obj: req.emit_obj,
-        progress: true,
-    };
-    crate::native::compile_native(g, out, &opts)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod npy;
 pub mod onnx;
 pub mod plan_cmd;
 pub mod plan_flags;
+pub mod programs;
 pub mod profile_cmd;
 pub mod samples;
 pub mod tensor_io;

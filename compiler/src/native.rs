@@ -10,7 +10,7 @@
 
 use crate::error::DriverError;
 use asplit_codegen::inkwell::context::Context;
-use asplit_codegen::{lower_graph, LowerOptions, Target, TargetSpec};
+use asplit_codegen::{lower_graph, LowerOptions, ProgramRole, Target, TargetSpec};
 use asplit_ir::{Graph, OpKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -36,6 +36,8 @@ pub struct NativeOptions {
     pub emit_obj: bool,
     /// Show progress on stderr if it is a terminal.
     pub progress: bool,
+    /// The program's part in a split deployment (`None`: the whole model on the edge).
+    pub program: Option<ProgramRole>,
 }
 
 /// What was produced, with sizes and timings.
@@ -64,7 +66,11 @@ pub fn compile_native(
     let target = Target::new(&opts.target)?;
     let bar = Bar::new(opts.progress);
     let ctx = Context::create();
-    let lower_opts = LowerOptions { lanes: target.lanes, fingerprint_salt: target.describe() };
+    let lower_opts = LowerOptions {
+        lanes: target.lanes,
+        fingerprint_salt: target.describe(),
+        program: opts.program.clone(),
+    };
     let t = Instant::now();
     bar.stage("generating kernels", g.order.len() as u64);
     let lowered = lower_graph(&ctx, g, &lower_opts, &mut |done, total| bar.step(done, total))?;
@@ -114,10 +120,29 @@ pub fn compile_native(
     Ok(report)
 }
 
-fn weight_bytes(g: &Graph) -> u64 {
+/// Bytes of the constants of `g` as the program stores them: integer codes read only by
+/// `dequantize` are bit-packed at its `bits` (docs/codegen.md), everything else dense.
+pub fn weight_bytes(g: &Graph) -> u64 {
+    let mut packed_bits: std::collections::HashMap<asplit_ir::ValueId, Option<i64>> =
+        Default::default();
+    for (_, n) in g.live_nodes() {
+        let bits = (n.op == OpKind::Dequantize).then(|| n.attrs.int("bits").ok()).flatten();
+        for &v in &n.inputs {
+            let e = packed_bits.entry(v).or_insert(bits);
+            if *e != bits {
+                *e = None;
+            }
+        }
+    }
     g.live_nodes()
         .filter(|(_, n)| n.op == OpKind::Const)
-        .map(|(_, n)| g.values[n.outputs[0]].ty.size_bytes() as u64)
+        .map(|(_, n)| {
+            let v = n.outputs[0];
+            match packed_bits.get(&v).copied().flatten() {
+                Some(b) => (g.ty(v).numel() as u64 * b.clamp(1, 32) as u64).div_ceil(8),
+                None => g.ty(v).size_bytes() as u64,
+            }
+        })
         .sum()
 }
 

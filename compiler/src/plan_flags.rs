@@ -128,6 +128,20 @@ pub struct PlanSettings {
 }
 
 impl PlanFlags {
+    /// Parses planning flags given as on the command line (`["--split", "1", "--bits",
+    /// "4"]`), every other flag at its default: for library users and tests.
+    pub fn from_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Self, DriverError> {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            flags: PlanFlags,
+        }
+        let argv = std::iter::once("asplitc").chain(args);
+        <Wrapper as clap::Parser>::try_parse_from(argv)
+            .map(|w| w.flags)
+            .map_err(|e| DriverError::Flag { flag: "planning flags", message: e.to_string() })
+    }
+
     /// Checks and converts the flags.
     pub fn settings(&self) -> Result<PlanSettings, DriverError> {
         let flag = |flag: &'static str| move |e: crate::units::UnitError| flag_error(flag, e);
