@@ -15,6 +15,7 @@
 mod attrs;
 mod cx;
 pub mod error;
+pub mod export;
 mod model;
 mod ops;
 pub mod tensor;
