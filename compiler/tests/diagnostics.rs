@@ -335,13 +335,6 @@ fn a_good_model_runs() {
 }
 
 #[test]
-fn codegen_for_an_unplanned_split_is_not_implemented_yet() {
-    let c = Case::new("cg-split");
-    c.file("m.onnx", &relu_model());
-    insta::assert_snapshot!(c.fails(&["m.onnx", "-o", "out", "--emit", "bin"]));
-}
-
-#[test]
 fn codegen_without_a_c_compiler() {
     let c = Case::new("cg-cc");
     c.file("m.onnx", &relu_model());

@@ -29,6 +29,7 @@ fn options() -> NativeOptions {
         emit_llvm: true,
         emit_obj: true,
         progress: false,
+        program: None,
     }
 }
 

@@ -122,11 +122,11 @@ fn compile_runs_the_default_pipeline() {
     let dir = scratch("compile");
     ok(&dir, &["m.air", "-o", "out", "--emit", "ir"]);
     let default = std::fs::read_to_string(dir.join("out/model.air")).unwrap();
-    ok(&dir, &["m.air", "-o", "explicit", "--passes", DEFAULT_PIPELINE]);
+    ok(&dir, &["m.air", "-o", "explicit", "--emit", "ir", "--passes", DEFAULT_PIPELINE]);
     let explicit = std::fs::read_to_string(dir.join("explicit/model.air")).unwrap();
     assert_eq!(default, explicit);
     assert!(!default.contains("identity"), "{default}");
-    ok(&dir, &["m.air", "-o", "none", "--passes", ""]);
+    ok(&dir, &["m.air", "-o", "none", "--emit", "ir", "--passes", ""]);
     let none = std::fs::read_to_string(dir.join("none/model.air")).unwrap();
     assert!(none.contains("identity"), "{none}");
 }
@@ -159,8 +159,19 @@ fn print_ir_flags_write_banners_to_stderr() {
         ]
     );
     assert!(stderr.contains(&asplit_ir::parse::parse(MODEL).unwrap().to_string()));
-    let (_, stderr) =
-        ok(&dir, &["m.air", "-o", "out", "--passes", pipeline, "--print-ir-after=fold-constants"]);
+    let (_, stderr) = ok(
+        &dir,
+        &[
+            "m.air",
+            "-o",
+            "out",
+            "--emit",
+            "ir",
+            "--passes",
+            pipeline,
+            "--print-ir-after=fold-constants",
+        ],
+    );
     assert_eq!(
         banners(&stderr),
         ["// -----// IR Dump After FoldConstants (fold-constants) //----- //"]
@@ -172,7 +183,20 @@ fn print_ir_flags_write_banners_to_stderr() {
 #[test]
 fn dump_dir_holds_one_numbered_file_per_pass() {
     let dir = scratch("dump");
-    ok(&dir, &["m.air", "-o", "out", "--passes", "canonicalize,dce,dce", "--dump-dir", "dumps"]);
+    ok(
+        &dir,
+        &[
+            "m.air",
+            "-o",
+            "out",
+            "--emit",
+            "ir",
+            "--passes",
+            "canonicalize,dce,dce",
+            "--dump-dir",
+            "dumps",
+        ],
+    );
     let mut files: Vec<String> = std::fs::read_dir(dir.join("dumps"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -95,14 +95,25 @@ fn forced_split_and_bits_give_a_forced_solution() {
 }
 
 #[test]
-fn compile_writes_plan_json() {
+fn compile_writes_plan_json_and_the_programs() {
     let dir = scratch("compile");
     let out = dir.join("out");
     let o = asplitc(&[&digits("digits_cnn.onnx"), "-o", &out.display().to_string()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p = plan_json(&out.join("plan.json"));
     assert_eq!(p["constraints"]["bandwidth_bps"], 3e6);
-    assert!(out.join("model.air").is_file());
+    // At 3 Mbps the digits CNN stays on the edge: one program, no cloud.
+    assert!(out.join("edge").is_file() && !out.join("cloud").exists());
+    assert!(!out.join("model.air").exists(), "ir is not in the default --emit");
+    let o = asplitc(&[
+        &digits("digits_cnn.onnx"),
+        "-o",
+        &out.display().to_string(),
+        "--emit",
+        "plan,ir",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("model.air").is_file() && out.join("split.air").is_file());
 }
 
 #[test]
