@@ -176,6 +176,8 @@ enum Emit {
     Llvm,
     /// OUT/edge.o, OUT/cloud.o: the programs' object files.
     Obj,
+    /// OUT/edge.onnx (+ OUT/cloud.onnx): the partitions as standard ONNX, cut at the codes.
+    Onnx,
 }
 
 #[derive(Subcommand, Debug)]
@@ -367,6 +369,7 @@ fn dispatch(cli: Cli) -> Result<(), DriverError> {
                 emit_ir: c.emit.contains(&Emit::Ir),
                 plan: c.plan_flags.settings()?,
                 emit_plan: c.emit.contains(&Emit::Plan),
+                emit_onnx: c.emit.contains(&Emit::Onnx),
                 native: native_request(&c.emit),
                 print_constants: c.pass_flags.print_constants,
                 input_shapes: driver::parse_input_shapes(&c.model_opts.input_shapes)?,

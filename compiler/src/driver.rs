@@ -64,6 +64,8 @@ pub struct CompileRequest {
     pub plan: crate::plan_flags::PlanSettings,
     /// Write OUT/plan.json.
     pub emit_plan: bool,
+    /// Write OUT/edge.onnx and OUT/cloud.onnx (docs/onnx-export.md).
+    pub emit_onnx: bool,
     /// Generate the programs (OUT/edge, OUT/cloud, .ll, .o).
     pub native: Option<NativeRequest>,
     /// `--input-shape` bindings.
@@ -188,7 +190,7 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     if req.emit_ir {
         write_ir(&g, &req.out.join("model.air"), &opts)?;
     }
-    if !req.emit_plan && req.native.is_none() {
+    if !req.emit_plan && !req.emit_onnx && req.native.is_none() {
         return Ok(());
     }
     let planned = crate::plan_cmd::make_plan(&g, &req.plan)?;
@@ -198,6 +200,10 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     if req.emit_ir {
         let (split, _, _) = crate::programs::chosen_partitions(&g, &planned)?;
         write_ir(&split, &req.out.join("split.air"), &opts)?;
+    }
+    if req.emit_onnx {
+        let (_, parts, _) = crate::programs::chosen_partitions(&g, &planned)?;
+        crate::onnx::export::write_partitions(&parts, &req.out)?;
     }
     if let Some(native) = &req.native {
         crate::programs::build_programs(&g, &planned, &req.out, native)?;

@@ -17,6 +17,11 @@ pub enum DriverError {
     #[diagnostic(transparent)]
     Import(#[from] ImportError),
 
+    /// Exporting ONNX (`--emit onnx`) failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Export(#[from] crate::onnx::export::ExportError),
+
     /// Parsing an `.air` file failed.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -12,7 +12,8 @@
 //! [`export_partitions`] writes the edge and cloud programs of a plan as two models cut at
 //! the codes: the edge model returns the quantize codes (named `boundary_<slot>`, as the
 //! partitions name their payloads), the cloud model takes them, so `cloud(edge(x))` chains
-//! by name in any ONNX runtime.
+//! by name in any ONNX runtime; [`write_partitions`] writes them as `OUT/edge.onnx` and
+//! `OUT/cloud.onnx`.
 //!
 //! Every op or attribute value ONNX cannot express is an [`ExportError`] naming the node and
 //! what is unsupported; nothing here panics on a verified graph. Not here: importing
@@ -30,6 +31,7 @@ use asplit_passes::partition::Partitions;
 use miette::Diagnostic;
 use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto};
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Oldest ai.onnx opset the exporter writes: 21 brings int4/uint4 and int16 Q/DQ, per-axis
@@ -78,6 +80,15 @@ pub enum ExportError {
     #[error("cannot serialize the ONNX model: {0}")]
     #[diagnostic(code(onnx_export::serialize))]
     Serialize(String),
+    /// A model file could not be written.
+    #[error("cannot write `{path}`: {message}")]
+    #[diagnostic(code(onnx_export::io))]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
+    },
 }
 
 /// Writes `g` as an ONNX model at ai.onnx `opset`.
@@ -109,6 +120,28 @@ pub fn export_partitions(
         None => None,
     };
     Ok((edge, cloud))
+}
+
+/// Writes the partitions of a plan as `dir/edge.onnx` and, when there is a cloud partition,
+/// `dir/cloud.onnx` (a stale `dir/cloud.onnx` of an earlier compilation is removed otherwise);
+/// returns the files written.
+pub fn write_partitions(p: &Partitions, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    let (edge, cloud) = export_partitions(p, DEFAULT_OPSET)?;
+    let mut written = vec![write_model(&edge, &dir.join("edge.onnx"))?];
+    let cloud_path = dir.join("cloud.onnx");
+    match cloud {
+        Some(c) => written.push(write_model(&c, &cloud_path)?),
+        None if cloud_path.exists() => std::fs::remove_file(&cloud_path)
+            .map_err(|e| ExportError::Io { path: cloud_path.clone(), message: e.to_string() })?,
+        None => {}
+    }
+    Ok(written)
+}
+
+fn write_model(m: &ModelProto, path: &Path) -> Result<PathBuf, ExportError> {
+    std::fs::write(path, to_bytes(m)?)
+        .map_err(|e| ExportError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    Ok(path.to_path_buf())
 }
 
 /// Where a partition is cut at the codes.
