@@ -225,7 +225,8 @@ fn edge_connect(
     run: &mut Runner,
     addr: &str,
 ) -> Result<(), Failure> {
-    let paths = output_paths(args, &info.model_outputs)?;
+    let wanted = args.output_dir.is_some() || !args.outputs.is_empty();
+    let paths = if wanted { output_paths(args, &info.model_outputs)? } else { None };
     let proto = Protocol::of(info);
     let timeouts = Timeouts {
         connect: args.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
