@@ -323,8 +323,9 @@ impl Client {
         let frame = wire::encode(&proto.request, id, payloads)
             .map_err(|error| ClientError::Receive { id, error })?;
         let start = Instant::now();
-        write_paced(&mut &self.stream, &frame, self.pace)
-            .map_err(|error| ClientError::Send { id, error })?;
+        if let Err(error) = write_paced(&mut &self.stream, &frame, self.pace) {
+            return Err(self.refusal(proto, id).unwrap_or(ClientError::Send { id, error }));
+        }
         let transmit = start.elapsed();
         let mut reader =
             DeadlineReader { stream: &self.stream, deadline: Instant::now() + self.timeouts.io };
@@ -345,6 +346,21 @@ impl Client {
                 };
                 Ok((payloads, times))
             }
+        }
+    }
+}
+
+impl Client {
+    /// After a failed write: the error frame the cloud may have sent before closing (it
+    /// refuses a bad request as soon as its header is read), if one is there to read.
+    fn refusal(&self, proto: &Protocol, id: u64) -> Option<ClientError> {
+        let deadline = Instant::now() + Duration::from_millis(500).min(self.timeouts.io);
+        let mut reader = DeadlineReader { stream: &self.stream, deadline };
+        match wire::read_frame(&mut reader, &proto.response) {
+            Ok(Frame::Error { code, message, .. }) => {
+                Some(ClientError::Remote { id, code, message })
+            }
+            _ => None,
         }
     }
 }

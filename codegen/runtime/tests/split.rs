@@ -295,3 +295,44 @@ fn a_cloud_of_another_compilation_is_refused() {
         }
     });
 }
+
+#[test]
+fn a_large_request_refused_early_still_shows_the_refusal() {
+    use asplit_ir::{DType, TensorType};
+    use asplit_runtime::meta::{BoundaryTensor, Encoding, ModelInfo, TensorInfo};
+    let n = 16 << 20;
+    let big = |fp: u128, role: Role| {
+        let raw = TensorInfo { name: "h".into(), ty: TensorType::new(DType::U8, [n]) };
+        let y = TensorInfo { name: "y".into(), ty: TensorType::new(DType::F32, [1]) };
+        let (inputs, outputs) = match role {
+            Role::Edge => (vec![], vec![raw]),
+            Role::Cloud => (vec![raw], vec![y.clone()]),
+        };
+        ModelInfo {
+            fingerprint: fp,
+            role,
+            inputs,
+            outputs,
+            model_outputs: vec![y],
+            boundary: vec![BoundaryTensor {
+                name: "h".into(),
+                shape: vec![n],
+                encoding: Encoding::Raw(DType::U8),
+                payload_bytes: n as u64,
+            }],
+            ..ModelInfo::default()
+        }
+    };
+    let cloud = big(FP, Role::Cloud);
+    let factory = || |_: &[Vec<u8>]| Ok(vec![vec![0u8; 4]]);
+    with_server(&cloud, 1, Duration::from_secs(5), factory, |addr| {
+        let proto = Protocol::of(&big(FP + 1, Role::Edge));
+        let mut c = Client::connect(&addr.to_string(), timeouts(), None).expect("connects");
+        match c.call(&proto, 1, &[&vec![0u8; n]]) {
+            Err(ClientError::Remote { message, .. }) => {
+                assert!(message.contains("fingerprint mismatch"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
