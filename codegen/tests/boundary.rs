@@ -2,7 +2,7 @@
 //! the reference interpreter, bit for bit: seeded random values and codes, bits 1..=16,
 //! asym/sym, per tensor and per axis, odd element counts (partial bytes), NaN/±∞/−0, exact
 //! ties and out-of-range values. Also quantized constant weights: `const codes → dequantize →
-//! conv/gemm` within the usual linear-algebra tolerance, and the object file smaller than with
+//! conv/gemm/matmul` within the usual linear-algebra tolerance, and the object file smaller than with
 //! f32 weights. Does not test send/recv (they never reach codegen).
 
 use asplit_codegen::forward::{lower_graph, LowerOptions};
@@ -344,7 +344,7 @@ fn quant_layer(
         },
         w,
     );
-    // Output channels: conv's axis 0, gemm's n (axis 1 of B, axis 0 of Bᵀ).
+    // Output channels: conv's axis 0, gemm's and matmul's n (the last axis of B, axis 0 of Bᵀ).
     let bias_len = w[axis];
     let build = |quantized: bool| {
         let mut g = Graph::new("layer");
@@ -393,12 +393,16 @@ fn layers() -> Vec<(String, QuantLayer)> {
             let l = quant_layer(OpKind::Gemm, &[3, 21], &w, axis, bits, a);
             v.push((format!("gemm trans_b={tb} {bits} bits"), l));
         }
+        let l = quant_layer(OpKind::MatMul, &[2, 5, 21], &[21, 13], 1, bits, Attrs::new());
+        v.push((format!("matmul {bits} bits"), l));
+        let l = quant_layer(OpKind::MatMul, &[2, 5, 21], &[2, 21, 13], 2, bits, Attrs::new());
+        v.push((format!("batched matmul {bits} bits"), l));
     }
     v
 }
 
 #[test]
-fn quantized_weights_feed_conv_and_gemm_like_the_interpreter() {
+fn quantized_weights_feed_conv_gemm_and_matmul_like_the_interpreter() {
     for (name, l) in layers() {
         let x: Vec<Tensor> = l
             .quantized
@@ -418,15 +422,17 @@ fn quantized_weights_feed_conv_and_gemm_like_the_interpreter() {
     }
 }
 
-/// Object file bytes of `g` compiled for the host at O3.
-fn object_size(g: &Graph) -> usize {
+/// Object file bytes of `g` compiled for the host at O3, and whether the module decodes
+/// weights once (has a `wdec_ready` guard).
+fn object_size(g: &Graph) -> (usize, bool) {
     let target = Target::host().expect("host");
     let ctx = Context::create();
     let opts = LowerOptions { lanes: target.lanes, ..LowerOptions::default() };
     let lowered = lower_graph(&ctx, g, &opts, &mut |_, _| {}).expect("lowers");
+    let decodes = lowered.module.print_to_string().to_string().contains("@wdec_ready");
     target.configure(&lowered.module);
     target.optimize(&lowered.module).expect("optimises");
-    target.object_bytes(&lowered.module).expect("object").len()
+    (target.object_bytes(&lowered.module).expect("object").len(), decodes)
 }
 
 #[test]
@@ -441,13 +447,145 @@ fn packed_weights_make_the_object_smaller() {
             bits,
             conv_attrs(1, 1, 1),
         );
-        let (q, f) = (object_size(&l.quantized), object_size(&l.float));
+        let ((q, decodes), (f, float_decodes)) = (object_size(&l.quantized), object_size(&l.float));
+        assert!(decodes && !float_decodes, "the quantized conv decodes its weights once");
         let weights_f32 = 64 * 64 * 9 * 4;
         let packed = weights_f32 * bits as usize / 32;
+        eprintln!("3x3 conv 64x64, {bits}-bit weights: object {q} bytes, f32 weights {f} bytes");
         assert!(
             q + weights_f32 - packed <= f + 16 * 1024,
             "{bits} bits: quantized object {q} bytes, f32 object {f} bytes"
         );
         assert!(q < f - (weights_f32 - packed) * 9 / 10, "{bits} bits: {q} vs {f}");
+    }
+}
+
+#[test]
+fn a_decoded_weight_that_is_also_an_output_is_still_computed() {
+    // The conv decodes the weights itself; the dequantize must still fill its result, which
+    // here is a graph output too.
+    let mut l = quant_layer(OpKind::Conv, &[1, 3, 6, 6], &[5, 3, 3, 3], 0, 4, conv_attrs(1, 1, 1));
+    let g = &mut l.quantized;
+    let conv = g.order.iter().copied().find(|&n| g.nodes[n].op == OpKind::Conv).expect("conv");
+    let w = g.nodes[conv].inputs[1];
+    g.outputs.push(w);
+    let x = Tensor::from_f32([1, 3, 6, 6], seeded_uniform(8, 108, -1.0, 1.0)).expect("x");
+    check_graph(g, std::slice::from_ref(&x), 1e-4, 1e-5).expect("matches the interpreter");
+    let want = asplit_ir::interp::run(g, std::slice::from_ref(&x)).expect("interprets");
+    let got = run_jit(g, &[x]).expect("runs");
+    assert_eq!(tensor_bytes(&want[1]), tensor_bytes(&got[1]), "dequantized weights, exactly");
+}
+
+/// How a bench graph gets its conv weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Weights {
+    /// f32 constants (packed at compile time).
+    Float,
+    /// `dequantize(const codes)`: bit-packed, decoded once into the packed layout.
+    Decoded,
+    /// `identity(dequantize(const codes))`: decoded on every forward pass into a buffer the
+    /// conv reads as run-time weights.
+    PerCall,
+}
+
+/// A MobileNet-like stack of convs on a 56×56 image (3×3, depthwise, 1×1), 4-bit weights.
+fn bench_graph(mode: Weights) -> Graph {
+    let mut g = Graph::new("bench");
+    let mut x = g.add_input(Some("x".into()), TensorType::new(DType::F32, [1, 32, 56, 56]));
+    let layers: [(usize, usize, usize, usize); 7] = [
+        (64, 32, 3, 1),
+        (64, 1, 3, 64),
+        (64, 64, 1, 1),
+        (64, 64, 3, 1),
+        (128, 64, 1, 1),
+        (128, 1, 3, 128),
+        (64, 128, 1, 1),
+    ];
+    for (i, &(m, c, k, group)) in layers.iter().enumerate() {
+        let shape = [m, c, k, k];
+        let (codes, p) = weight_codes(&shape, 4, 0, 40 + i as u64);
+        let w = match mode {
+            Weights::Float => {
+                let TensorData::I32(q) = codes.data() else { panic!("codes") };
+                let f = p.dequantize(q, &shape);
+                g.add_const(Tensor::from_f32(shape.to_vec(), f).expect("w"))
+            }
+            Weights::Decoded | Weights::PerCall => {
+                let cv = g.add_const(codes);
+                let d = g.add_node(OpKind::Dequantize, params_to_attrs(&p), vec![cv]);
+                let d = g.nodes[d.expect("types")].outputs[0];
+                if mode == Weights::PerCall {
+                    let n = g.add_node(OpKind::Identity, Attrs::new(), vec![d]).expect("types");
+                    g.nodes[n].outputs[0]
+                } else {
+                    d
+                }
+            }
+        };
+        let b = g.add_const(Tensor::from_f32([m], vec![0.01; m]).expect("b"));
+        let mut a = conv_attrs(k / 2, 1, group);
+        asplit_ir::Activation::Relu.write(&mut a);
+        let n = g.add_node(OpKind::Conv, OpKind::Conv.def().with_defaults(a), vec![x, w, b]);
+        x = g.nodes[n.expect("types")].outputs[0];
+    }
+    g.outputs.push(x);
+    asplit_ir::verify::verify(&g).expect("verifies");
+    g
+}
+
+/// A 64-byte-aligned buffer of at least `bytes` bytes.
+fn aligned(bytes: usize) -> Vec<[u128; 4]> {
+    vec![[0u128; 4]; bytes.div_ceil(64).max(1)]
+}
+
+/// Median and minimum milliseconds of `runs` forward passes of `g` (JIT, host, O3).
+#[allow(unsafe_code)]
+fn time_forward(g: &Graph, runs: usize) -> (f64, f64) {
+    let target = Target::host().expect("host");
+    let ctx = Context::create();
+    let opts = LowerOptions { lanes: target.lanes, ..LowerOptions::default() };
+    let lowered = lower_graph(&ctx, g, &opts, &mut |_, _| {}).expect("lowers");
+    target.configure(&lowered.module);
+    target.optimize(&lowered.module).expect("optimises");
+    let engine = lowered
+        .module
+        .create_jit_execution_engine(inkwell::OptimizationLevel::Aggressive)
+        .expect("JIT");
+    let addr = engine.get_function_address("forward").expect("forward");
+    let size = |v: ValueId| g.values[v].ty.size_bytes();
+    let mut ins: Vec<_> = g.inputs.iter().map(|&v| aligned(size(v))).collect();
+    let mut outs: Vec<_> = g.outputs.iter().map(|&v| aligned(size(v))).collect();
+    let mut scratch = aligned(lowered.info.scratch_bytes as usize);
+    let in_ptrs: Vec<*mut u8> = ins.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
+    let out_ptrs: Vec<*mut u8> = outs.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
+    type Forward = unsafe extern "C" fn(*const *mut u8, *const *mut u8, *mut u8);
+    // SAFETY: `addr` is `forward` of the live engine, `void(ptr, ptr, ptr)`; every buffer is
+    // 64-byte aligned and at least its value's size, the scratch at least `scratch_bytes`.
+    let f: Forward = unsafe { std::mem::transmute::<usize, Forward>(addr) };
+    let mut call =
+        || unsafe { f(in_ptrs.as_ptr(), out_ptrs.as_ptr(), scratch.as_mut_ptr().cast()) };
+    for _ in 0..3 {
+        call();
+    }
+    let mut ms: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            call();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    (ms[ms.len() / 2], ms[0])
+}
+
+/// `cargo test --release -p asplit-codegen --test boundary -- --ignored --nocapture`:
+/// forward time of the bench stack with f32 weights, 4-bit weights decoded once, and 4-bit
+/// weights decoded on every call (conv reading run-time weights).
+#[test]
+#[ignore = "benchmark: prints timings"]
+fn bench_quantized_weights() {
+    for mode in [Weights::Float, Weights::Decoded, Weights::PerCall].repeat(3) {
+        let (median, min) = time_forward(&bench_graph(mode), 60);
+        eprintln!("{mode:?}: median {median:.3} ms, min {min:.3} ms");
     }
 }

@@ -498,11 +498,13 @@ pub fn quant_weight(g: &Graph, v: ValueId) -> Option<QuantWeight> {
 
 /// THE rule shared by the dequantize generator and the conv/gemm generators: whether
 /// `reader` reads its operand `idx` as weights it decodes itself with [`decoded_weights`]
-/// (the weight operand of `conv` or `gemm` that is `dequantize(const codes)`), instead of
-/// from the dequantize's buffer.
+/// (the weight operand of `conv`, `gemm` or an f32 `matmul` that is `dequantize(const
+/// codes)`), instead of from the dequantize's buffer.
 pub fn reads_decoded(g: &Graph, reader: NodeId, idx: usize) -> bool {
     let nd = &g.nodes[reader];
-    matches!(nd.op, OpKind::Conv | OpKind::Gemm)
+    let f32_matmul = nd.op == OpKind::MatMul
+        && nd.outputs.first().is_some_and(|&y| g.ty(y).dtype == asplit_ir::DType::F32);
+    (matches!(nd.op, OpKind::Conv | OpKind::Gemm) || f32_matmul)
         && idx == 1
         && nd.inputs.get(1).is_some_and(|&v| quant_weight(g, v).is_some())
 }

@@ -349,6 +349,20 @@ pub fn lower_matmul<'ctx>(
             }
             (cx.const_f32s(&packed), Some(per))
         }
+        // `dequantize(const codes)` weights: bit-packed codes decoded once into the same layout.
+        None if boundary::reads_decoded(g, node, 1) => {
+            let q = boundary::quant_weight(g, g.nodes[node].inputs[1])
+                .ok_or_else(|| cx.invalid(g, node, "quantized weights"))?;
+            let per = n.div_ceil(nr) * nr * k;
+            let mats = (q.codes.len() as u64 / (k * n).max(1)).max(1);
+            let lay = Blocked {
+                groups: mats,
+                src_group: k * n,
+                dst_group: per,
+                ..Blocked::cols(k, n, nr, false)
+            };
+            (boundary::decoded_weights(cx, &q, &lay)?, Some(per))
+        }
         None => (kern.operand(cx, 1)?, None),
     };
     let bias_ptr = match s.bias {
