@@ -161,7 +161,7 @@ enum Kind {
 /// An ONNX node parameter: an attribute, or an extra constant input.
 enum Out {
     /// An attribute.
-    Attr(AttributeProto),
+    Attr(Box<AttributeProto>),
     /// An i64 vector initializer appended as the next input (`hint` names it).
     I64s(&'static str, Vec<i64>),
 }
@@ -174,12 +174,12 @@ fn attrs_of(a: &Attrs, names: &[(&str, Kind)]) -> Result<AttrsOut, AttrError> {
         .iter()
         .map(|&(name, kind)| {
             let onnx = onnx_attr_name(name);
-            Ok(Out::Attr(match kind {
+            Ok(Out::Attr(Box::new(match kind {
                 Kind::Int => int(onnx, a.int(name)?),
                 Kind::Ints => ints(onnx, a.ints(name)?),
                 Kind::Float => float(onnx, a.float(name)?),
                 Kind::Str => string(onnx, a.str(name)?),
-            }))
+            })))
         })
         .collect()
 }
@@ -204,7 +204,7 @@ fn simple(x: &mut Exporter, n: NodeId, op_type: &str, params: AttrsOut) -> Resul
     let mut attrs = Vec::new();
     for p in params {
         match p {
-            Out::Attr(a) => attrs.push(a),
+            Out::Attr(a) => attrs.push(*a),
             Out::I64s(hint, v) => inputs.push(x.i64s(hint, &v)?),
         }
     }
@@ -363,7 +363,7 @@ fn gemm(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
         .map_err(|e| x.invalid(n, e))?
         .into_iter()
         .filter_map(|o| match o {
-            Out::Attr(a) => Some(a),
+            Out::Attr(a) => Some(*a),
             Out::I64s(..) => None,
         })
         .collect();
@@ -403,7 +403,7 @@ fn split(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let a = &x.g.nodes[n].attrs;
     let sizes = a.ints("split").map_err(|e| x.invalid(n, e))?.to_vec();
     let axis = a.int("axis").map_err(|e| x.invalid(n, e))?;
-    simple(x, n, "Split", vec![Out::I64s("split", sizes), Out::Attr(int("axis", axis))])
+    simple(x, n, "Split", vec![Out::I64s("split", sizes), Out::Attr(Box::new(int("axis", axis)))])
 }
 
 /// `slice {starts, ends, axes, steps}` → Slice(x, starts, ends, axes, steps).
@@ -423,7 +423,7 @@ fn reshape(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let zero = shape.contains(&0);
     let mut params = vec![Out::I64s("shape", shape)];
     if zero {
-        params.push(Out::Attr(int("allowzero", 1)));
+        params.push(Out::Attr(Box::new(int("allowzero", 1))));
     }
     simple(x, n, "Reshape", params)
 }
@@ -485,7 +485,7 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
         .map_err(inv)?
         .into_iter()
         .filter_map(|o| match o {
-            Out::Attr(a) => Some(a),
+            Out::Attr(a) => Some(*a),
             Out::I64s(..) => None,
         })
         .collect();
@@ -529,7 +529,7 @@ fn pool(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     for &name in extra {
         attrs.push(int(name, a.int(name).map_err(|e| x.invalid(n, e))?));
     }
-    let params = attrs.into_iter().map(Out::Attr).collect();
+    let params = attrs.into_iter().map(|a| Out::Attr(Box::new(a))).collect();
     simple(x, n, op_type, params)
 }
 
@@ -539,9 +539,9 @@ fn reduce(x: &mut Exporter, n: NodeId, op_type: &str) -> Result<(), ExportError>
     let a = &x.g.nodes[n].attrs;
     let axes = a.ints("axes").map_err(|e| x.invalid(n, e))?.to_vec();
     let keepdims = a.int("keepdims").map_err(|e| x.invalid(n, e))?;
-    let mut params = vec![Out::Attr(int("keepdims", keepdims))];
+    let mut params = vec![Out::Attr(Box::new(int("keepdims", keepdims)))];
     if axes.is_empty() {
-        params.push(Out::Attr(int("noop_with_empty_axes", 1)));
+        params.push(Out::Attr(Box::new(int("noop_with_empty_axes", 1))));
     } else {
         params.push(Out::I64s("axes", axes));
     }
@@ -554,10 +554,10 @@ fn cast(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let a = &x.g.nodes[n].attrs;
     let to = a.dtype("to").map_err(|e| x.invalid(n, e))?;
     check_dtype(x.opset, to).map_err(|what| x.unsupported(n, what))?;
-    let mut params = vec![Out::Attr(int("to", i64::from(dtype_to_onnx(to))))];
+    let mut params = vec![Out::Attr(Box::new(int("to", i64::from(dtype_to_onnx(to)))))];
     if to.is_any_float() && to.bits() == 8 {
         let saturate = a.int("saturate").map_err(|e| x.invalid(n, e))?;
-        params.push(Out::Attr(int("saturate", saturate)));
+        params.push(Out::Attr(Box::new(int("saturate", saturate))));
     }
     simple(x, n, "Cast", params)
 }

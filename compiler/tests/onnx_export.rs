@@ -1,0 +1,497 @@
+//! `--emit onnx`: IR graphs exported as standard ONNX run in ONNX Runtime and agree with the
+//! reference interpreter.
+//!
+//! - whole graphs: the 9 ONNX light models and the digits CNN after the default pipeline;
+//!   ORT's outputs equal the interpreter's within rtol 1e-4 (atol 1e-6, for values near 0);
+//! - Split graphs (digits with `--split 1 --bits 4` and `--bits 8`, ShuffleNet with `--split 3
+//!   --bits 4`): exported whole, and as edge/cloud partitions cut at the codes; the edge
+//!   model's codes equal the interpreter's codes exactly (the check also allows a one-step
+//!   difference where the interpreter's f32 value is within rtol 1e-4 of a rounding boundary,
+//!   and counts it; these models have none), and `cloud(edge(x))` equals the interpreter's run
+//!   of the Split IR within the same tolerance;
+//! - every exported model passes `onnx.checker.check_model(full_check=True)`;
+//! - without Python: exported models import back into the IR and interpret to the same
+//!   numbers, and what ONNX cannot express is an explicit error.
+//!
+//! ONNX Runtime runs with basic graph optimisations only: its extended level fuses
+//! DequantizeLinear → Conv → QuantizeLinear into integer kernels, which compute other numbers
+//! (docs/onnx-export.md). Tests needing Python skip with a message when onnx or onnxruntime
+//! is not installed.
+
+use asplit_ir::graph::Graph;
+use asplit_ir::ops::OpKind;
+use asplit_ir::quant::QuantParams;
+use asplit_ir::tensor::{seeded_uniform, Tensor};
+use asplit_ir::types::DType;
+use asplit_ir::{interp, ValueId};
+use asplit_passes::insert_boundary::boundary_slots;
+use asplit_passes::partition::partition;
+use asplit_passes::DEFAULT_PIPELINE;
+use asplitc::driver::{load_model, run_passes, PassRequest};
+use asplitc::onnx::export::{
+    export_graph, export_partitions, to_bytes, ExportError, DEFAULT_OPSET,
+};
+use asplitc::onnx::{import_bytes, ImportOptions};
+use asplitc::plan_flags::PlanFlags;
+use asplitc::tensor_io::{read_tensor, write_tensor};
+use clap::Parser;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const RTOL: f64 = 1e-4;
+const ATOL: f64 = 1e-6;
+
+/// Runs an ONNX model in ONNX Runtime: `run.py MODEL OUTDIR INPUT…` checks the model, binds
+/// the .npy inputs to the graph inputs in order and saves `out_<k>.npy`.
+const RUN_PY: &str = r#"
+import sys
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+model, outdir, *inputs = sys.argv[1:]
+onnx.checker.check_model(onnx.load(model), full_check=True)
+so = ort.SessionOptions()
+so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+feeds = {i.name: np.load(p) for i, p in zip(sess.get_inputs(), inputs)}
+for k, out in enumerate(sess.run(None, feeds)):
+    np.save(f"{outdir}/out_{k}.npy", out)
+"#;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A scratch directory under target/ for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/onnx-export-tests").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// True when python3 has onnx and onnxruntime; otherwise says why the test is skipped.
+fn have_ort(test: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import onnx, onnxruntime"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("{test}: skipped (python3 with onnx and onnxruntime is needed)");
+    }
+    ok
+}
+
+/// Runs `model` in ONNX Runtime on `inputs`; returns its outputs.
+fn ort_run(model: &Path, inputs: &[Tensor], dir: &Path) -> Vec<Tensor> {
+    let script = dir.join("run.py");
+    std::fs::write(&script, RUN_PY).expect("write run.py");
+    let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_string();
+    let outdir = dir.join(format!("{stem}-out"));
+    std::fs::create_dir_all(&outdir).expect("out dir");
+    let mut args = vec![script, model.to_path_buf(), outdir.clone()];
+    for (i, t) in inputs.iter().enumerate() {
+        let p = dir.join(format!("{stem}-in{i}.npy"));
+        write_tensor(&p, t, "x").expect("write input");
+        args.push(p);
+    }
+    let out = Command::new("python3").args(&args).output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "ONNX Runtime failed on {}:\n{}",
+        model.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (0..)
+        .map(|k| outdir.join(format!("out_{k}.npy")))
+        .take_while(|p| p.is_file())
+        .map(|p| read_tensor(&p).expect("read output"))
+        .collect()
+}
+
+/// `|got − want| ≤ atol + rtol·|want|` everywhere, dtypes and shapes equal.
+fn assert_close(what: &str, want: &Tensor, got: &Tensor) {
+    assert_eq!(want.dtype(), got.dtype(), "{what}: dtype");
+    assert_eq!(want.shape(), got.shape(), "{what}: shape");
+    let (a, b) = (want.data().to_f64_vec(), got.data().to_f64_vec());
+    let mut worst = (0usize, 0.0f64);
+    let mut bad = 0;
+    for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
+        let excess = (x - y).abs() - (ATOL + RTOL * x.abs());
+        if excess > 0.0 || excess.is_nan() {
+            bad += 1;
+            if excess > worst.1 || excess.is_nan() {
+                worst = (i, excess);
+            }
+        }
+    }
+    let i = worst.0;
+    assert_eq!(
+        bad,
+        0,
+        "{what}: {bad} of {} elements differ beyond rtol {RTOL:e}; worst at {i}: want {}, got {}",
+        a.len(),
+        a.get(i).copied().unwrap_or_default(),
+        b.get(i).copied().unwrap_or_default()
+    );
+}
+
+/// The installed onnx wheel's light models.
+fn light_models() -> Vec<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), 'backend', 'test', 'data', 'light'))"])
+        .output()
+        .expect("python3 runs");
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The model after the default pipeline.
+fn pipeline(model: &Path) -> Graph {
+    let mut g = load_model(model, &[]).unwrap_or_else(|e| panic!("{}: {e}", model.display()));
+    run_passes(&mut g, &PassRequest::new(DEFAULT_PIPELINE)).expect("default pipeline");
+    g
+}
+
+/// The light models' input convention: `arange(n).reshape(shape) / n`.
+fn arange_inputs(g: &Graph) -> Vec<Tensor> {
+    g.inputs
+        .iter()
+        .map(|&v| {
+            let ty = g.ty(v);
+            let n = ty.numel();
+            let data = (0..n).map(|i| (i as f64 / n as f64) as f32).collect();
+            Tensor::from_f32(ty.shape.clone(), data).expect("sizes match")
+        })
+        .collect()
+}
+
+fn seeded_inputs(g: &Graph, seed: u64) -> Vec<Tensor> {
+    g.inputs
+        .iter()
+        .map(|&v| {
+            let ty = g.ty(v);
+            let data = seeded_uniform(seed, ty.numel(), 0.0, 1.0);
+            Tensor::from_f32(ty.shape.clone(), data).expect("sizes match")
+        })
+        .collect()
+}
+
+fn write_model(g: &Graph, path: &Path) {
+    let m = export_graph(g, DEFAULT_OPSET).unwrap_or_else(|e| panic!("{}: {e}", g.name));
+    std::fs::write(path, to_bytes(&m).expect("serializes")).expect("write model");
+}
+
+fn digits() -> PathBuf {
+    root().join("examples/digits/digits_cnn.onnx")
+}
+
+/// Exports `g` whole, runs it in ORT and compares with the interpreter.
+fn check_whole(g: &Graph, inputs: &[Tensor], dir: &Path, name: &str) {
+    let want = interp::run(g, inputs).unwrap_or_else(|e| panic!("{name}: interpreter: {e}"));
+    let path = dir.join(format!("{name}.onnx"));
+    write_model(g, &path);
+    let got = ort_run(&path, inputs, dir);
+    assert_eq!(got.len(), want.len(), "{name}: output count");
+    for (k, (w, o)) in want.iter().zip(&got).enumerate() {
+        assert_close(&format!("{name} output {k}"), w, o);
+    }
+}
+
+#[test]
+fn light_models_and_digits_export_whole_and_match_the_interpreter() {
+    if !have_ort("light_models_and_digits_export_whole_and_match_the_interpreter") {
+        return;
+    }
+    let dir = scratch("whole");
+    let models = light_models();
+    assert_eq!(models.len(), 9, "the onnx wheel ships 9 light models: {models:?}");
+    for model in &models {
+        let g = pipeline(model);
+        let name = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_string();
+        check_whole(&g, &arange_inputs(&g), &dir, &name);
+    }
+    let g = pipeline(&digits());
+    check_whole(&g, &seeded_inputs(&g, 7), &dir, "digits_cnn");
+}
+
+/// The Split-phase graph of `--split SPLIT --bits BITS` (planning with the CLI's defaults).
+fn split_graph(g: &Graph, split: &str, bits: &str) -> Graph {
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        plan: PlanFlags,
+    }
+    let flags = Flags::try_parse_from(["asplitc", "--split", split, "--bits", bits])
+        .expect("planning flags parse");
+    let settings = flags.plan.settings().expect("settings");
+    let planned = asplitc::plan_cmd::make_plan(g, &settings).expect("plan");
+    let chosen = &planned.plan.solutions[planned.plan.chosen];
+    asplitc::validate::split_graph(g, &planned, chosen).expect("split graph")
+}
+
+/// What the interpreter sends in one slot: the codes, and the f32 tensor they quantize.
+struct Sent {
+    codes: Tensor,
+    value: Tensor,
+    quant: Option<QuantParams>,
+}
+
+/// The interpreter's run of a Split graph: what each slot sends, and the model outputs.
+fn interpret_split(split: &Graph, inputs: &[Tensor]) -> (Vec<Sent>, Vec<Tensor>) {
+    let slots = boundary_slots(split).expect("slots");
+    let mut codes_of: HashMap<ValueId, usize> = HashMap::new();
+    let mut value_of: HashMap<ValueId, usize> = HashMap::new();
+    for s in &slots {
+        let packed = split.nodes[s.send].inputs[0];
+        let codes = split
+            .producer(packed)
+            .filter(|&p| split.nodes[p].op == OpKind::Pack)
+            .map(|p| split.nodes[p].inputs[0])
+            .unwrap_or(packed);
+        codes_of.insert(codes, s.slot);
+        value_of.insert(s.value, s.slot);
+    }
+    let mut codes: Vec<Option<Tensor>> = vec![None; slots.len()];
+    let mut values: Vec<Option<Tensor>> = vec![None; slots.len()];
+    let outputs = interp::run_observed(split, inputs, |v, t| {
+        if let Some(&k) = codes_of.get(&v) {
+            codes[k] = Some(t.clone());
+        }
+        if let Some(&k) = value_of.get(&v) {
+            values[k] = Some(t.clone());
+        }
+    })
+    .expect("interpreter runs the split graph");
+    let sent = slots
+        .iter()
+        .zip(codes.into_iter().zip(values))
+        .map(|(s, (c, v))| Sent {
+            codes: c.expect("every slot's codes observed"),
+            value: v.expect("every slot's value observed"),
+            quant: s.quant.clone(),
+        })
+        .collect();
+    (sent, outputs)
+}
+
+/// The edge model's codes against the interpreter's: equal, except that a code may be one
+/// step off where the interpreter's f32 value lies within rtol 1e-4 (atol 1e-6) of a
+/// rounding boundary, as ONNX Runtime's f32 layers are allowed to differ by that much.
+/// Returns how many codes differ.
+fn compare_codes(what: &str, sent: &Sent, got: &Tensor) -> usize {
+    assert_eq!(sent.codes.shape(), got.shape(), "{what}: shape");
+    let Some(p) = &sent.quant else {
+        assert_close(what, &sent.codes, got);
+        return 0;
+    };
+    assert!(matches!(got.dtype(), DType::U8 | DType::I8), "{what}: {}", got.dtype());
+    let (want, have) = (sent.codes.data().to_i64_vec(), got.data().to_i64_vec());
+    let x = sent.value.data().to_f64_vec();
+    let shape = sent.value.shape();
+    let (inner, channels) = match p.axis {
+        Some(a) => (shape[a + 1..].iter().product::<usize>().max(1), shape[a].max(1)),
+        None => (1, 1),
+    };
+    let mut differ = 0;
+    for (i, (&w, &h)) in want.iter().zip(&have).enumerate() {
+        if w == h {
+            continue;
+        }
+        differ += 1;
+        let s = f64::from(p.scale[(i / inner) % channels]);
+        let q = x[i] / s;
+        let to_tie = (q - q.floor() - 0.5).abs();
+        let slack = RTOL * q.abs() + ATOL / s;
+        assert!(
+            (w - h).abs() == 1 && to_tie <= slack,
+            "{what}: code {i} is {h}, the interpreter's is {w} (x / s = {q}, {to_tie} from a \
+             rounding boundary)"
+        );
+    }
+    differ
+}
+
+/// Exports the partitions of `split`, runs edge then cloud in ORT, and compares the codes
+/// and the outputs (rtol 1e-4) with the interpreter; also the whole Split graph. Returns
+/// how many codes differ (at rounding boundaries only).
+fn check_split(split: &Graph, inputs: &[Tensor], dir: &Path, name: &str) -> usize {
+    check_whole(split, inputs, dir, &format!("{name}-whole"));
+    let (sent, want_out) = interpret_split(split, inputs);
+    let parts = partition(split).expect("partition");
+    let (edge, cloud) = export_partitions(&parts, DEFAULT_OPSET).expect("export partitions");
+    let cloud = cloud.expect("a split plan has a cloud partition");
+    let edge_path = dir.join(format!("{name}-edge.onnx"));
+    let cloud_path = dir.join(format!("{name}-cloud.onnx"));
+    std::fs::write(&edge_path, to_bytes(&edge).expect("serializes")).expect("write");
+    std::fs::write(&cloud_path, to_bytes(&cloud).expect("serializes")).expect("write");
+    let names: Vec<String> = cloud.graph.input.iter().map(|i| i.name.clone()).collect();
+    let edge_names: Vec<String> = edge.graph.output.iter().map(|o| o.name.clone()).collect();
+    assert_eq!(names, edge_names, "{name}: cloud inputs are the edge outputs, by name");
+    let got_codes = ort_run(&edge_path, inputs, dir);
+    assert_eq!(got_codes.len(), sent.len(), "{name}: one edge output per slot");
+    let mut differ = 0;
+    for (k, (s, got)) in sent.iter().zip(&got_codes).enumerate() {
+        differ += compare_codes(&format!("{name} slot {k}"), s, got);
+    }
+    // cloud(edge(x)); where a code sits on the other side of a rounding boundary, the cloud
+    // model gets the interpreter's codes instead, so its outputs stay comparable.
+    let cloud_inputs: Vec<Tensor> = if differ == 0 {
+        got_codes
+    } else {
+        sent.iter().zip(&got_codes).map(|(s, got)| s.codes.cast(got.dtype())).collect()
+    };
+    let got_out = ort_run(&cloud_path, &cloud_inputs, dir);
+    assert_eq!(got_out.len(), want_out.len(), "{name}: output count");
+    for (k, (w, o)) in want_out.iter().zip(&got_out).enumerate() {
+        assert_close(&format!("{name} cloud(edge(x)) output {k}"), w, o);
+    }
+    differ
+}
+
+#[test]
+fn digits_split_partitions_chain_in_onnx_runtime() {
+    if !have_ort("digits_split_partitions_chain_in_onnx_runtime") {
+        return;
+    }
+    let dir = scratch("digits-split");
+    let g = pipeline(&digits());
+    let inputs = seeded_inputs(&g, 11);
+    for bits in ["4", "8"] {
+        let differ =
+            check_split(&split_graph(&g, "1", bits), &inputs, &dir, &format!("digits-1-{bits}"));
+        assert_eq!(differ, 0, "the digits edge model computes the interpreter's codes exactly");
+    }
+}
+
+#[test]
+fn shufflenet_split_partitions_chain_in_onnx_runtime() {
+    if !have_ort("shufflenet_split_partitions_chain_in_onnx_runtime") {
+        return;
+    }
+    let dir = scratch("shufflenet-split");
+    let model = light_models()
+        .into_iter()
+        .find(|p| p.file_stem().is_some_and(|s| s == "light_shufflenet"))
+        .expect("light_shufflenet.onnx");
+    let g = pipeline(&model);
+    let differ =
+        check_split(&split_graph(&g, "3", "4"), &arange_inputs(&g), &dir, "shufflenet-3-4");
+    assert_eq!(differ, 0, "ShuffleNet's edge model computes the interpreter's codes exactly");
+}
+
+// ----- without Python --------------------------------------------------------------------
+
+/// Export → import back → interpret: the same numbers as the original graph.
+fn round_trip(g: &Graph, inputs: &[Tensor]) -> (Vec<Tensor>, Vec<Tensor>) {
+    let m = export_graph(g, DEFAULT_OPSET).unwrap_or_else(|e| panic!("export: {e}"));
+    let bytes = to_bytes(&m).expect("serializes");
+    let back = import_bytes(&bytes, None, &ImportOptions::default())
+        .unwrap_or_else(|e| panic!("re-import: {e}"));
+    let want = interp::run(g, inputs).expect("interpreter runs the original");
+    let got = interp::run(&back, inputs).expect("interpreter runs the re-import");
+    (want, got)
+}
+
+#[test]
+fn digits_split_graph_round_trips_through_onnx_bit_exactly() {
+    let g = pipeline(&digits());
+    let split = split_graph(&g, "1", "4");
+    let inputs = seeded_inputs(&g, 3);
+    let (want, got) = round_trip(&split, &inputs);
+    assert_eq!(want, got, "QuantizeLinear/Clip/DequantizeLinear compute the IR's numbers");
+}
+
+#[test]
+fn fused_epilogues_and_attribute_ops_round_trip() {
+    let text = r#"
+graph @t(%x: f32[1,3,8,8] "x") {
+  %w = const {value = tensor<f32[4,3,3,3]: random(seed = 1)>} : f32[4,3,3,3]
+  %b = const {value = tensor<f32[4]: random(seed = 2)>} : f32[4]
+  %s = const {value = tensor<f32[1,4,8,8]: random(seed = 3)>} : f32[1,4,8,8]
+  %c = conv(%x, %w, %b, %s) {strides = [1, 1], dilations = [1, 1], pads = [1, 1, 1, 1], activation = "clip", activation_params = [0.0, 0.5]} : f32[1,4,8,8]
+  %k = const {value = tensor<f32[4,1,1]: random(seed = 4)>} : f32[4,1,1]
+  %a = affine(%c, %k, %k) {activation = "leaky_relu", activation_params = [0.1]} : f32[1,4,8,8]
+  %p = pad(%a) {pads = [0, 0, 1, 0, 0, 0, 0, 1], mode = "reflect"} : f32[1,4,9,9]
+  %sl = slice(%p) {starts = [1], ends = [9], axes = [2], steps = [2]} : f32[1,4,4,9]
+  %r = reshape(%sl) {shape = [1, 144]} : f32[1,144]
+  %m = const {value = tensor<f32[144,5]: random(seed = 5)>} : f32[144,5]
+  %mb = const {value = tensor<f32[5]: random(seed = 6)>} : f32[5]
+  %y = matmul(%r, %m, %mb) {activation = "gelu"} : f32[1,5]
+  %z = reduce_mean(%y) {axes = [1], keepdims = 1} : f32[1,1]
+  return %y "y", %z "z", %y "y"
+}
+"#;
+    let g = asplit_ir::parse::parse(text).expect("parses");
+    asplit_ir::verify::verify(&g).expect("verifies");
+    let inputs = seeded_inputs(&g, 5);
+    let (want, got) = round_trip(&g, &inputs);
+    assert_eq!(want.len(), 3);
+    for (k, (w, o)) in want.iter().zip(&got).enumerate() {
+        assert_close(&format!("output {k}"), w, o);
+    }
+}
+
+#[test]
+fn what_onnx_cannot_express_is_an_error() {
+    let g = pipeline(&digits());
+    let split = split_graph(&g, "1", "4");
+    let parts = partition(&split).expect("partition");
+    // The edge partition returns packed bytes: only the partition export (cut at the codes)
+    // can write it.
+    let e = export_graph(&parts.edge, DEFAULT_OPSET).expect_err("packed outputs");
+    assert!(
+        matches!(&e, ExportError::Unsupported { what, .. } if what.contains("no bit packing")),
+        "{e}"
+    );
+    let e = export_graph(&g, 13).expect_err("opset 13");
+    assert_eq!(e, ExportError::Opset { opset: 13 });
+    let text = r#"
+graph @t(%x: f32[1,1,4,4] "x") {
+  %y = resize(%x) {sizes = [1, 1, 6, 6], scales = [1.0, 1.0, 2.0, 2.0]} : f32[1,1,6,6]
+  return %y "y"
+}
+"#;
+    let g = asplit_ir::parse::parse(text).expect("parses");
+    let e = export_graph(&g, DEFAULT_OPSET).expect_err("inconsistent resize");
+    assert!(e.to_string().contains("resize to sizes [1, 1, 6, 6]"), "{e}");
+}
+
+#[test]
+fn emit_onnx_writes_edge_and_cloud_models() {
+    let dir = scratch("cli");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_asplitc"))
+            .arg(digits())
+            .args(["-o"])
+            .arg(&dir)
+            .args(args)
+            .output()
+            .expect("asplitc runs");
+        assert!(out.status.success(), "asplitc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["--emit", "onnx", "--split", "1", "--bits", "4"]);
+    assert!(dir.join("edge.onnx").is_file() && dir.join("cloud.onnx").is_file());
+    assert!(!dir.join("edge").exists(), "--emit onnx alone builds no program");
+    if have_ort("emit_onnx_writes_edge_and_cloud_models") {
+        let g = pipeline(&digits());
+        let inputs = seeded_inputs(&g, 5);
+        let codes = ort_run(&dir.join("edge.onnx"), &inputs, &dir);
+        assert_eq!(codes.len(), 1, "one slot");
+        assert_eq!((codes[0].dtype(), codes[0].shape()), (DType::U8, &[1, 8, 4, 4][..]));
+        let out = ort_run(&dir.join("cloud.onnx"), &codes, &dir);
+        assert_eq!(out[0].shape(), [1, 10]);
+    }
+    // An edge-only plan has no cloud model (and the one of the run before is removed).
+    run(&["--emit", "onnx", "--split", "edge-only", "--bits", "8"]);
+    assert!(dir.join("edge.onnx").is_file());
+    assert!(!dir.join("cloud.onnx").exists(), "edge-only: no cloud.onnx");
+}
