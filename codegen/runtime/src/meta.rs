@@ -23,11 +23,11 @@
 //! boundary <d0,d1,…> <payload bytes> quant <bits> asym|sym <axis|-> <s0,s1,…> <z0,z1,…> <name>
 //! ```
 //!
-//! Names escape `\`, newline, tab and NUL as `\\`, `\n`, `\t`, `\0`; a scalar's shape is `-`;
-//! scales are written in Rust's shortest round-trip `f32` form. Parsing checks the whole
-//! description for consistency (payload sizes, quantization parameters, the buffers of each
-//! role against the boundary) and bounds every size, so a corrupted description is an error,
-//! never a panic or a huge allocation. This file neither reads files nor computes the
+//! Names escape `\`, newline, carriage return, tab and NUL as `\\`, `\n`, `\r`, `\t`, `\0`;
+//! a scalar's shape is `-`; scales are written in Rust's shortest round-trip `f32` form.
+//! Parsing checks the whole description for consistency (payload sizes, quantization
+//! parameters, the buffers of each role against the boundary) and bounds every size, so a
+//! corrupted description is an error, never a panic or a huge allocation. This file neither reads files nor computes the
 //! fingerprint's input (the compiler does), and knows nothing of the wire format (`wire.rs`).
 
 use asplit_ir::{DType, TensorType};
@@ -501,6 +501,7 @@ fn escape(s: &str) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
             c => out.push(c),
@@ -519,6 +520,7 @@ fn unescape(s: &str) -> String {
         }
         match chars.next() {
             Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
             Some('t') => out.push('\t'),
             Some('0') => out.push('\0'),
             Some(other) => out.push(other),
@@ -565,7 +567,7 @@ mod tests {
         };
         let y = t("y", DType::F32, &[]);
         ModelInfo {
-            name: "m\\odel\nx".into(),
+            name: "m\\odel\nx\r".into(),
             fingerprint: 0x0123_4567_89ab_cdef_0011_2233_4455_6677,
             scratch_bytes: 4096,
             role: Role::Cloud,
