@@ -5,8 +5,9 @@
 //! scratch values share bytes only when their lifetimes — from the position of the node that
 //! defines them to the position of their last reader — do not overlap (a kernel's operands
 //! and results never share bytes: its pointers are `noalias`). `reshape` and `identity`
-//! results alias their operand (same bytes, no kernel) unless they are graph outputs; an
-//! alias extends its root's lifetime. Placement is greedy first-fit, largest value first,
+//! results alias their operand (same bytes, no kernel) unless they are graph outputs, and so
+//! does the `dequantize` of a fused fake quantization (`lower::boundary::aliases_fake_quant`:
+//! its `quantize` stores the dequantized values); an alias extends its root's lifetime. Placement is greedy first-fit, largest value first,
 //! at 64-byte alignment. Constants live in the kernels that read them (not here); an output
 //! that is a graph input, a constant, or a repeat of another output is copied at the end.
 //!
@@ -51,7 +52,8 @@ pub struct ArenaPlan {
 /// True when node `n`'s result can share its operand's bytes.
 fn is_alias(g: &Graph, n: NodeId, outputs: &[ValueId]) -> bool {
     let node = &g.nodes[n];
-    matches!(node.op, OpKind::Reshape | OpKind::Identity)
+    (matches!(node.op, OpKind::Reshape | OpKind::Identity)
+        || crate::lower::boundary::aliases_fake_quant(g, n))
         && node.inputs.len() == 1
         && node.outputs.len() == 1
         && g.const_value(node.inputs[0]).is_none()

@@ -302,6 +302,49 @@ fn the_boundary_chain_round_trips_exactly() {
     }
 }
 
+/// Edge activation fake quantization `x → quantize → dequantize(s) → relu`: fused (the
+/// quantize stores the values, the dequantizes alias its buffer) when no one needs the
+/// codes, not fused when a `pack` reads them too; exact either way.
+#[test]
+fn activation_fake_quantization_is_fused_and_exact() {
+    let mut rng = Rng(0x5EED_0008);
+    for bits in [1u8, 3, 4, 8, 16] {
+        for scheme in [Scheme::Asymmetric, Scheme::Symmetric] {
+            for (shape, axis) in [(vec![1, 4, 5, 3], None), (vec![1, 4, 5, 3], Some(1))] {
+                for (readers, pack) in [(1, false), (2, false), (1, true)] {
+                    let p = params(bits, scheme, &shape, axis, &mut rng);
+                    let mut g = Graph::new("fq");
+                    let ty = TensorType::new(DType::F32, shape.clone());
+                    let x = g.add_input(Some("x".into()), ty);
+                    let q = g.add_node(OpKind::Quantize, params_to_attrs(&p), vec![x]);
+                    let q = g.nodes[q.expect("types")].outputs[0];
+                    let mut deq = Vec::new();
+                    for _ in 0..readers {
+                        let d = g.add_node(OpKind::Dequantize, params_to_attrs(&p), vec![q]);
+                        let d = d.expect("types");
+                        deq.push(d);
+                        let r = g.add_node(OpKind::Relu, Attrs::new(), vec![g.nodes[d].outputs[0]]);
+                        g.outputs.push(g.nodes[r.expect("types")].outputs[0]);
+                    }
+                    if pack {
+                        let b = g.add_node(OpKind::Pack, bits_attr(bits), vec![q]).expect("types");
+                        g.outputs.push(g.nodes[b].outputs[0]);
+                    }
+                    asplit_ir::verify::verify(&g).expect("verifies");
+                    let n: usize = shape.iter().product();
+                    let xt = Tensor::from_f32(shape.clone(), probe(n, &p, 7)).expect("x");
+                    let what =
+                        format!("fake quant {bits} {scheme:?} {axis:?} ×{readers} pack={pack}");
+                    assert_exact(&g, &[xt], &what);
+                    let aliased = asplit_codegen::arena::plan(&g).aliases;
+                    assert_eq!(deq.iter().all(|d| aliased.contains(d)), !pack, "{what}");
+                    assert_eq!(deq.iter().any(|d| aliased.contains(d)), !pack, "{what}");
+                }
+            }
+        }
+    }
+}
+
 /// A conv (or gemm) whose weights are `dequantize(const codes)`, per output channel, plus
 /// the same op with the dequantized weights as an f32 constant.
 struct QuantLayer {

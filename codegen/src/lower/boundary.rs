@@ -17,6 +17,9 @@
 //!   bits: the interpreter rejects such a code, compiled code has no error path; it cannot
 //!   happen after `insert-boundary`'s `quantize`, which clamps to the range.
 //! - `unpack`: the inverse, sign-extending when `signed` is set.
+//! - fake quantization (`quantize` read only by `dequantize`s of the same parameters, see
+//!   [`fake_quant_fused`]): the quantize kernel stores the dequantized values and the
+//!   dequantizes alias its buffer (the arena planner asks [`aliases_fake_quant`]).
 //!
 //! Weights decoded once: a conv or gemm whose weight operand is `dequantize(const codes)`
 //! (see [`reads_decoded`]) does not read the dequantize's buffer; it calls
@@ -123,7 +126,8 @@ fn channel_loops<'ctx>(
     })
 }
 
-/// `quantize`: f32 → i32 codes, exactly `QuantParams::quantize_one`.
+/// `quantize`: f32 → i32 codes, exactly `QuantParams::quantize_one`; for a fused fake
+/// quantization ([`fake_quant_fused`]) the dequantized values instead.
 pub fn lower_quantize<'ctx>(
     cx: &mut KernelCx<'_, 'ctx>,
     g: &Graph,
@@ -132,6 +136,7 @@ pub fn lower_quantize<'ctx>(
     let p = node_params(cx, g, n)?;
     let shape = g.ty(g.nodes[n].inputs[0]).shape.clone();
     let (lo, hi) = (f64::from(p.qmin()), f64::from(p.qmax()));
+    let fused = fake_quant_fused(g, n);
     let mut k = cx.begin_kernel(g, n)?;
     let x = k.operand(cx, 0)?;
     let y = k.result(0)?;
@@ -146,6 +151,9 @@ pub fn lower_quantize<'ctx>(
         let q = math::add(cx, q, zf.into())?;
         let q = math::clamp(cx, q, lo, hi)?.into_float_value();
         let c = cx.builder.build_float_to_signed_int(q, i32t, "code")?;
+        if fused {
+            return cx.store_at(dequantize_value(cx, c, (s, z))?.into(), y, i, 4);
+        }
         cx.store_at(c.into(), y, i, 4)
     })?;
     cx.finish_kernel(k)
@@ -469,6 +477,42 @@ fn unpack_group<'ctx>(
         cx.store_at(v.into(), q, at, 4)?;
     }
     Ok(())
+}
+
+/// THE rule shared with the arena planner (`arena::plan`): whether `quantize` node `q` is an
+/// edge activation's fake quantization that needs no codes — its result is no graph output
+/// and every reader is a `dequantize` with the same parameters whose own result is no graph
+/// output. Then the quantize kernel stores `s·(q − z)` (f32, same 4 bytes per element as the
+/// codes) and each of those dequantizes aliases that buffer ([`aliases_fake_quant`]): two
+/// passes over the activation instead of four. A quantize that also feeds a `pack` (a
+/// crossing tensor) or an output keeps its codes.
+pub fn fake_quant_fused(g: &Graph, q: NodeId) -> bool {
+    let nd = &g.nodes[q];
+    let Some(&v) = nd.outputs.first() else { return false };
+    if nd.op != OpKind::Quantize || g.outputs.contains(&v) {
+        return false;
+    }
+    let Ok(params) = params_from_attrs(&nd.attrs) else { return false };
+    let mut readers = g.order.iter().filter(|&&r| g.nodes[r].inputs.contains(&v)).peekable();
+    readers.peek().is_some()
+        && readers.all(|&r| {
+            let rn = &g.nodes[r];
+            rn.op == OpKind::Dequantize
+                && rn.inputs.len() == 1
+                && rn.outputs.len() == 1
+                && !g.outputs.contains(&rn.outputs[0])
+                && params_from_attrs(&rn.attrs).is_ok_and(|p| p == params)
+        })
+}
+
+/// Whether `dequantize` node `n` reads a fused fake quantization ([`fake_quant_fused`]): its
+/// result then aliases the quantize's buffer, which already holds the values, and it has
+/// no kernel.
+pub fn aliases_fake_quant(g: &Graph, n: NodeId) -> bool {
+    let nd = &g.nodes[n];
+    nd.op == OpKind::Dequantize
+        && nd.inputs.len() == 1
+        && g.producer(nd.inputs[0]).is_some_and(|q| fake_quant_fused(g, q))
 }
 
 /// A weight that is `dequantize(const i32 codes)`: its codes and parameters.
