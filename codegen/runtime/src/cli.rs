@@ -253,7 +253,9 @@ pub fn check_role(a: &Args, info: &ModelInfo) -> Result<(), String> {
                     return Err(format!("{f} needs --connect"));
                 }
                 if has_outputs {
-                    return Err("the model outputs come from the cloud: --output/--output-dir need --connect".into());
+                    return Err("the model outputs come from the cloud: --output/--output-dir \
+                                need --connect"
+                        .into());
                 }
             }
             Ok(())

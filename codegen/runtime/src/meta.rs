@@ -27,8 +27,9 @@
 //! a scalar's shape is `-`; scales are written in Rust's shortest round-trip `f32` form.
 //! Parsing checks the whole description for consistency (payload sizes, quantization
 //! parameters, the buffers of each role against the boundary) and bounds every size, so a
-//! corrupted description is an error, never a panic or a huge allocation. This file neither reads files nor computes the
-//! fingerprint's input (the compiler does), and knows nothing of the wire format (`wire.rs`).
+//! corrupted description is an error, never a panic or a huge allocation. This file neither
+//! reads files nor computes the fingerprint's input (the compiler does), and knows nothing of
+//! the wire format (`wire.rs`).
 
 use asplit_ir::{DType, TensorType};
 use std::fmt::Write as _;

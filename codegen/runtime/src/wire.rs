@@ -681,9 +681,8 @@ mod tests {
         let want = Frame::Error { id: 9, code: ERR_HANDLER, message: "boom ü".into() };
         assert_eq!(read(&resp, &err).expect("reads"), want);
         let long = encode_error(5, 0, 1, &"é".repeat(MAX_ERROR_MESSAGE));
-        assert!(
-            matches!(read(&resp, &long), Ok(Frame::Error { message, .. }) if message.len() <= MAX_ERROR_MESSAGE)
-        );
+        assert!(matches!(read(&resp, &long), Ok(Frame::Error { message, .. })
+                if message.len() <= MAX_ERROR_MESSAGE));
     }
 
     #[test]
