@@ -476,7 +476,7 @@ pub static OPS: &[OpDef] = &[
                 ad("round_mode", K::Str, D::Str("up"))],
         shape shape::cast, eval kernel::cast),
     op!(QuantizeLinear, "quantize_linear", ["x", "scale", "zero_point"], opt 1,
-        "q = saturate(round_half_even(x / scale) + zero_point) to the integer dtype `to`, or x / scale rounded to the float8/float4 `to` (±max when saturate = 1); per tensor, per axis, or in blocks of block_size along axis.",
+        "q = saturate(round_half_even(x / scale) + zero_point) to the integer dtype `to`, or x / scale + zero_point rounded to the float8/float4 `to` (±max when saturate = 1); per tensor, per axis, or in blocks of block_size along axis.",
         attrs &[ad("axis", K::Int, D::Int(1)), a("to", K::DType),
                 ad("saturate", K::Int, D::Int(1)), ad("block_size", K::Int, D::Int(0))],
         shape shape::quantize_linear, eval kernel::quantize_linear),
