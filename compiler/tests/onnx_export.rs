@@ -58,6 +58,10 @@ sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
 feeds = {i.name: np.load(p) for i, p in zip(sess.get_inputs(), inputs)}
 for k, out in enumerate(sess.run(None, feeds)):
     np.save(f"{outdir}/out_{k}.npy", out)
+# ONNX Runtime's default (all optimisations, QDQ fusion included) must accept the model too.
+full = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+for k, out in enumerate(full.run(None, feeds)):
+    np.save(f"{outdir}/all_{k}.npy", out)
 "#;
 
 fn root() -> PathBuf {
@@ -84,8 +88,13 @@ fn have_ort(test: &str) -> bool {
     ok
 }
 
-/// Runs `model` in ONNX Runtime on `inputs`; returns its outputs.
+/// Runs `model` in ONNX Runtime on `inputs`; returns its outputs (basic optimisations).
 fn ort_run(model: &Path, inputs: &[Tensor], dir: &Path) -> Vec<Tensor> {
+    ort_run_both(model, inputs, dir).0
+}
+
+/// Runs `model` in ONNX Runtime on `inputs` with basic and with all graph optimisations.
+fn ort_run_both(model: &Path, inputs: &[Tensor], dir: &Path) -> (Vec<Tensor>, Vec<Tensor>) {
     let script = dir.join("run.py");
     std::fs::write(&script, RUN_PY).expect("write run.py");
     let stem = model.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_string();
@@ -104,11 +113,14 @@ fn ort_run(model: &Path, inputs: &[Tensor], dir: &Path) -> Vec<Tensor> {
         model.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    (0..)
-        .map(|k| outdir.join(format!("out_{k}.npy")))
-        .take_while(|p| p.is_file())
-        .map(|p| read_tensor(&p).expect("read output"))
-        .collect()
+    let read = |prefix: &str| -> Vec<Tensor> {
+        (0..)
+            .map(|k| outdir.join(format!("{prefix}_{k}.npy")))
+            .take_while(|p| p.is_file())
+            .map(|p| read_tensor(&p).expect("read output"))
+            .collect()
+    };
+    (read("out"), read("all"))
 }
 
 /// `|got − want| ≤ atol + rtol·|want|` everywhere, dtypes and shapes equal.
@@ -336,12 +348,22 @@ fn check_split(split: &Graph, inputs: &[Tensor], dir: &Path, name: &str) -> usiz
     let names: Vec<String> = cloud.graph.input.iter().map(|i| i.name.clone()).collect();
     let edge_names: Vec<String> = edge.graph.output.iter().map(|o| o.name.clone()).collect();
     assert_eq!(names, edge_names, "{name}: cloud inputs are the edge outputs, by name");
-    let got_codes = ort_run(&edge_path, inputs, dir);
+    let (got_codes, full_codes) = ort_run_both(&edge_path, inputs, dir);
     assert_eq!(got_codes.len(), sent.len(), "{name}: one edge output per slot");
     let mut differ = 0;
     for (k, (s, got)) in sent.iter().zip(&got_codes).enumerate() {
         differ += compare_codes(&format!("{name} slot {k}"), s, got);
     }
+    let off: usize = got_codes
+        .iter()
+        .zip(&full_codes)
+        .map(|(a, b)| {
+            let (a, b) = (a.data().to_i64_vec(), b.data().to_i64_vec());
+            a.iter().zip(&b).filter(|(x, y)| x != y).count()
+        })
+        .sum();
+    let total: usize = got_codes.iter().map(Tensor::numel).sum();
+    eprintln!("{name}: with all ONNX Runtime optimisations, {off} of {total} codes differ");
     // cloud(edge(x)); where a code sits on the other side of a rounding boundary, the cloud
     // model gets the interpreter's codes instead, so its outputs stay comparable.
     let cloud_inputs: Vec<Tensor> = if differ == 0 {
@@ -494,4 +516,79 @@ fn emit_onnx_writes_edge_and_cloud_models() {
     run(&["--emit", "onnx", "--split", "edge-only", "--bits", "8"]);
     assert!(dir.join("edge.onnx").is_file());
     assert!(!dir.join("cloud.onnx").exists(), "edge-only: no cloud.onnx");
+}
+
+/// Compiles the digits CNN with `args` into `out` (programs and ONNX partitions).
+fn compile_digits(out: &Path, args: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_asplitc"))
+        .arg(digits())
+        .arg("-o")
+        .arg(out)
+        .args(["--emit", "bin,onnx"])
+        .args(args)
+        .output()
+        .expect("asplitc runs");
+    assert!(o.status.success(), "asplitc {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs a compiled program; panics with its stderr when it fails.
+fn program(cmd: &mut Command) {
+    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn onnx_partitions_give_the_native_programs_outputs() {
+    if !have_ort("onnx_partitions_give_the_native_programs_outputs") {
+        return;
+    }
+    let dir = scratch("native");
+    let g = pipeline(&digits());
+    for (name, args) in [
+        ("split-1-4", &["--split", "1", "--bits", "4"][..]),
+        ("split-1-8", &["--split", "1", "--bits", "8"][..]),
+        ("split-2-3", &["--split", "2", "--bits", "3"][..]),
+        ("edge-only-8", &["--split", "edge-only", "--bits", "8"][..]),
+    ] {
+        let out = dir.join(name);
+        compile_digits(&out, args);
+        for seed in [1, 2] {
+            let inputs = seeded_inputs(&g, seed);
+            let x = out.join(format!("x{seed}.npy"));
+            write_tensor(&x, &inputs[0], "image").expect("write input");
+            let native_out = out.join(format!("native{seed}"));
+            let cloud = out.join("cloud");
+            if cloud.exists() {
+                let frame = out.join(format!("frame{seed}.bin"));
+                program(
+                    Command::new(out.join("edge"))
+                        .arg("--input")
+                        .arg(&x)
+                        .arg("--boundary-out")
+                        .arg(&frame),
+                );
+                program(
+                    Command::new(&cloud)
+                        .arg("--boundary-in")
+                        .arg(&frame)
+                        .arg("--output-dir")
+                        .arg(&native_out),
+                );
+            } else {
+                program(
+                    Command::new(out.join("edge"))
+                        .arg("--input")
+                        .arg(&x)
+                        .arg("--output-dir")
+                        .arg(&native_out),
+                );
+            }
+            let native = read_tensor(&native_out.join("output_0.pb")).expect("native output");
+            let mut onnx = ort_run(&out.join("edge.onnx"), &inputs, &out);
+            if out.join("cloud.onnx").exists() {
+                onnx = ort_run(&out.join("cloud.onnx"), &onnx, &out);
+            }
+            assert_close(&format!("{name} seed {seed}: ONNX vs native"), &native, &onnx[0]);
+        }
+    }
 }

@@ -329,14 +329,56 @@ fn kernel_shape(x: &Exporter, n: NodeId) -> Result<AttributeProto, ExportError> 
     Ok(ints("kernel_shape", &k))
 }
 
+/// True when the weight (operand 1) of node `n` is a `dequantize` result. ONNX Runtime then
+/// quantizes a float bias input of Conv/Gemm to int32 at `x_scale · w_scale` (its QDQ bias
+/// quantization, even at the basic optimisation level), which changes the numbers: such a
+/// bias is added by a separate Add instead, which it leaves alone.
+fn dequantized_weight(x: &Exporter, n: NodeId) -> bool {
+    let w = x.g.nodes[n].inputs.get(1).copied();
+    w.and_then(|w| x.g.producer(w)).is_some_and(|p| x.g.nodes[p].op == OpKind::Dequantize)
+}
+
+/// Per-channel bias operand `i` of a channel-first layer, shaped `[1, C, 1, …]` (the rank of
+/// the result) for a separate Add; `None` when absent.
+fn channel_bias(x: &mut Exporter, n: NodeId, i: usize) -> Result<Option<String>, ExportError> {
+    let g = x.g;
+    let Some(&b) = g.nodes[n].inputs.get(i) else { return Ok(None) };
+    let rank = g.ty(g.nodes[n].outputs[0]).rank();
+    let channels = g.ty(b).numel();
+    let mut shape = vec![1usize; rank.max(2)];
+    shape[1] = channels;
+    if let Some(t) = g.const_value(b) {
+        let t = t.reshaped(shape).map_err(|e| x.invalid(n, e))?;
+        return Ok(Some(x.constant("bias", &t)));
+    }
+    let src = x.operand(n, b)?;
+    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let shape_name = x.i64s("shape", &dims)?;
+    let out = x.fresh_name("t");
+    x.push(proto::node("Reshape", &[&src, &shape_name], &[&out]));
+    Ok(Some(out))
+}
+
+/// The operands of a conv-like node up to its bias (operand 2), and the Adds of its epilogue:
+/// the bias when it must be separate ([`dequantized_weight`]), then the skip (operand 3).
+fn conv_operands(x: &mut Exporter, n: NodeId) -> Result<(Vec<String>, Vec<String>), ExportError> {
+    let separate = dequantized_weight(x, n);
+    let inputs = operands(x, n, if separate { 2 } else { 3 })?;
+    let mut adds = Vec::new();
+    if separate {
+        adds.extend(channel_bias(x, n, 2)?);
+    }
+    adds.extend(opt_operand(x, n, 3)?);
+    Ok((inputs, adds))
+}
+
 /// `conv(x, w, b?, skip?)` → Conv(x, w, b) (+ Add skip) (+ activation).
 fn conv(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let mut attrs = spatial_attrs(x, n, &["strides", "pads", "dilations"])?;
     let group = x.g.nodes[n].attrs.int("group").map_err(|e| x.invalid(n, e))?;
     attrs.push(int("group", group));
     attrs.push(kernel_shape(x, n)?);
-    let inputs = operands(x, n, 3)?;
-    let adds: Vec<String> = opt_operand(x, n, 3)?.into_iter().collect();
+    let (inputs, adds) = conv_operands(x, n)?;
     chain(x, n, ("Conv", inputs, attrs), adds)
 }
 
@@ -346,11 +388,11 @@ fn conv_transpose(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let group = x.g.nodes[n].attrs.int("group").map_err(|e| x.invalid(n, e))?;
     attrs.push(int("group", group));
     attrs.push(kernel_shape(x, n)?);
-    let inputs = operands(x, n, 3)?;
-    chain(x, n, ("ConvTranspose", inputs, attrs), Vec::new())
+    let (inputs, adds) = conv_operands(x, n)?;
+    chain(x, n, ("ConvTranspose", inputs, attrs), adds)
 }
 
-/// `gemm(a, b, c?)` → Gemm (+ activation).
+/// `gemm(a, b, c?)` → Gemm (+ Add c when `b` is dequantized and beta = 1) (+ activation).
 fn gemm(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let a = &x.g.nodes[n].attrs;
     let names = [
@@ -367,8 +409,11 @@ fn gemm(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
             Out::I64s(..) => None,
         })
         .collect();
-    let inputs = operands(x, n, 3)?;
-    chain(x, n, ("Gemm", inputs, attrs), Vec::new())
+    let beta = a.float("beta").map_err(|e| x.invalid(n, e))?;
+    let separate = dequantized_weight(x, n) && beta == 1.0;
+    let inputs = operands(x, n, if separate { 2 } else { 3 })?;
+    let adds = if separate { opt_operand(x, n, 2)?.into_iter().collect() } else { Vec::new() };
+    chain(x, n, ("Gemm", inputs, attrs), adds)
 }
 
 /// `matmul(a, b, bias?)` → MatMul (+ Add bias) (+ activation).
@@ -518,10 +563,18 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
 }
 
 /// `max_pool` / `avg_pool` → MaxPool (with the indices result when asked) / AveragePool.
+/// Unit `dilations` are left out (the default): ONNX Runtime's QDQ fusion copies them into
+/// its QLinearAveragePool, which then refuses the model.
 fn pool(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let node = &x.g.nodes[n];
-    let mut attrs = spatial_attrs(x, n, &["kernel_shape", "strides", "pads", "dilations"])?;
     let a = &node.attrs;
+    let dilations = a.ints("dilations").map_err(|e| x.invalid(n, e))?;
+    let names: &[&str] = if dilations.iter().all(|&d| d == 1) {
+        &["kernel_shape", "strides", "pads"]
+    } else {
+        &["kernel_shape", "strides", "pads", "dilations"]
+    };
+    let mut attrs = spatial_attrs(x, n, names)?;
     let (op_type, extra): (&str, &[&str]) = match node.op {
         OpKind::MaxPool => ("MaxPool", &["ceil_mode", "storage_order"]),
         _ => ("AveragePool", &["ceil_mode", "count_include_pad"]),
