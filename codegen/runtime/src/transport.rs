@@ -238,7 +238,7 @@ pub enum ClientError {
         error: io::Error,
     },
     /// The response could not be read.
-    #[error("no valid answer to request {id} from the cloud: {error}")]
+    #[error("{}", receive_text(*.id, .error))]
     Receive {
         /// Request id.
         id: u64,
@@ -263,6 +263,25 @@ pub enum ClientError {
         /// Ours.
         expected: u64,
     },
+}
+
+/// The message of [`ClientError::Receive`]: a vanished cloud said as such.
+fn receive_text(id: u64, error: &WireError) -> String {
+    let gone = |detail: String| {
+        format!("the cloud closed the connection before answering request {id} ({detail})")
+    };
+    match error {
+        WireError::Closed => gone("no answer at all".into()),
+        WireError::Truncated(part) => gone(format!("its answer stops inside the {part}")),
+        WireError::Io(e) if is_disconnect(e) => gone(e.to_string()),
+        WireError::Timeout(_) => format!("the cloud did not answer request {id} in time ({error})"),
+        _ => format!("the cloud's answer to request {id} is not valid: {error}"),
+    }
+}
+
+fn is_disconnect(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
 }
 
 /// What one request cost.

@@ -245,10 +245,13 @@ fn a_cloud_that_dies_mid_request_makes_the_edge_fail_cleanly() {
     let proto = Protocol::of(&edge);
     let mut c = Client::connect(&addr, timeouts(), None).expect("connects");
     match c.call(&proto, 1, &[&[0; 4]]) {
-        Err(ClientError::Receive { error, .. }) => {
-            assert!(matches!(error, WireError::Truncated(_) | WireError::Io(_)), "{error}")
+        Err(e) => {
+            let gone = |w: &WireError| matches!(w, WireError::Truncated(_) | WireError::Io(_));
+            assert!(matches!(&e, ClientError::Receive { error, .. } if gone(error)), "{e:?}");
+            let text = e.to_string();
+            assert!(text.starts_with("the cloud closed the connection before answering"), "{text}");
         }
-        other => panic!("{other:?}"),
+        Ok(_) => panic!("a dead cloud answered"),
     }
     let dir = temp_dir("dying");
     let x = write_x(&dir, &[0.0; N]);
