@@ -7,9 +7,12 @@
 //! and results never share bytes: its pointers are `noalias`). `reshape` and `identity`
 //! results alias their operand (same bytes, no kernel) unless they are graph outputs, and so
 //! does the `dequantize` of a fused fake quantization (`lower::boundary::aliases_fake_quant`:
-//! its `quantize` stores the dequantized values); an alias extends its root's lifetime. Placement is greedy first-fit, largest value first,
-//! at 64-byte alignment. Constants live in the kernels that read them (not here); an output
-//! that is a graph input, a constant, or a repeat of another output is copied at the end.
+//! its `quantize` stores the dequantized values); an alias extends its root's lifetime. A
+//! `dequantize` result no one reads (`lower::boundary::unread_dequantize`: the weight layers
+//! decode its packed codes themselves) takes no bytes. Placement is greedy first-fit, largest
+//! value first, at 64-byte alignment. Constants live in the kernels that read them (not
+//! here); an output that is a graph input, a constant, or a repeat of another output is
+//! copied at the end.
 //!
 //! This file plans only; `forward` emits the calls and copies.
 
@@ -106,7 +109,11 @@ pub fn plan(g: &Graph) -> ArenaPlan {
         }
         for &v in &node.outputs {
             if !p.locs.contains_key(&v) {
-                let size = g.values[v].ty.size_bytes() as u64;
+                let size = if crate::lower::boundary::unread_dequantize(g, v) {
+                    0
+                } else {
+                    g.values[v].ty.size_bytes() as u64
+                };
                 items.insert(v, Item { value: v, size, def: pos, last: pos });
             }
         }

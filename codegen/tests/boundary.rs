@@ -1,9 +1,9 @@
 //! The Split-phase boundary ops compiled (`quantize`, `dequantize`, `pack`, `unpack`) against
 //! the reference interpreter, bit for bit: seeded random values and codes, bits 1..=16,
-//! asym/sym, per tensor and per axis, odd element counts (partial bytes), NaN/±∞/−0, exact
-//! ties and out-of-range values. Also quantized constant weights: `const codes → dequantize →
-//! conv/gemm/matmul` within the usual linear-algebra tolerance, and the object file smaller than with
-//! f32 weights. Does not test send/recv (they never reach codegen).
+//! asym/sym, per tensor and per axis, odd element counts (partial bytes), NaN/±∞/−0, exact ties
+//! and out-of-range values. Also quantized constant weights: `const codes → dequantize →
+//! conv/gemm/matmul` within the usual linear-algebra tolerance, and the object file smaller
+//! than with f32 weights. Does not test send/recv (they never reach codegen).
 
 use asplit_codegen::forward::{lower_graph, LowerOptions};
 use asplit_codegen::target::Target;
@@ -462,6 +462,10 @@ fn quantized_weights_feed_conv_gemm_and_matmul_like_the_interpreter() {
         let a = run_jit(&l.quantized, &x).expect("runs");
         let b = run_jit(&l.float, &x).expect("runs");
         assert_eq!(a, b, "{name}: quantized vs dequantized-constant weights");
+        // The unread dequantize result takes no scratch bytes.
+        let (pq, pf) =
+            (asplit_codegen::arena::plan(&l.quantized), asplit_codegen::arena::plan(&l.float));
+        assert_eq!(pq.size, pf.size, "{name}: scratch bytes");
     }
 }
 

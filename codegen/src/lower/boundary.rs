@@ -21,14 +21,14 @@
 //!   [`fake_quant_fused`]): the quantize kernel stores the dequantized values and the
 //!   dequantizes alias its buffer (the arena planner asks [`aliases_fake_quant`]).
 //!
-//! Weights decoded once: a conv or gemm whose weight operand is `dequantize(const codes)`
-//! (see [`reads_decoded`]) does not read the dequantize's buffer; it calls
-//! [`decoded_weights`], which emits a zero-initialised (`.bss`, so not in the object file)
-//! f32 global in the micro-kernel's packed layout ([`Blocked`]) and code that fills it from
-//! the packed codes on the first call only (an acquire/release guard byte). The dequantize
-//! kernel then computes nothing. Multi-byte loads and stores assume a little-endian target
-//! (x86-64, AArch64). `send`/`recv` have no generator: the program is cut there. This file
-//! does not choose bit-widths nor where the boundary is.
+//! Weights decoded once: a conv, gemm or f32 matmul whose weight operand is `dequantize(const
+//! codes)` (see [`reads_decoded`]) does not read the dequantize's buffer; it calls
+//! [`decoded_weights`], which emits a zero-initialised (`.bss`, so not in the object file) f32
+//! global in the micro-kernel's packed layout ([`Blocked`]) and code that fills it from the packed
+//! codes on the first call only (an acquire/release guard byte). The dequantize kernel then
+//! computes nothing and its result gets no arena bytes ([`unread_dequantize`]). Multi-byte loads
+//! and stores assume a little-endian target (x86-64, AArch64). `send`/`recv` have no generator: the
+//! program is cut there. This file does not choose bit-widths nor where the boundary is.
 
 use super::{math, KernelCx};
 use crate::error::CodegenError;
@@ -74,8 +74,11 @@ fn channel_layout(p: &QuantParams, shape: &[usize]) -> (u64, u64, u64) {
 type ChannelParams<'ctx> = (FloatValue<'ctx>, IntValue<'ctx>);
 
 /// Per-element body: element index, then its channel's parameters.
-type ElemBody<'b, 'ctx> = dyn FnMut(&mut KernelCx<'_, 'ctx>, IntValue<'ctx>, ChannelParams<'ctx>) -> Result<(), CodegenError>
-    + 'b;
+type ElemBody<'b, 'ctx> =
+    dyn FnMut(&mut KernelCx<'_, 'ctx>, IntValue<'ctx>, ChannelParams<'ctx>) -> Done + 'b;
+
+/// What emitting code returns.
+type Done = Result<(), CodegenError>;
 
 /// The scale and zero point tables of `p` as constant globals.
 fn param_tables<'ctx>(
@@ -170,7 +173,7 @@ pub fn lower_dequantize<'ctx>(
     let p = node_params(cx, g, n)?;
     let shape = g.ty(g.nodes[n].inputs[0]).shape.clone();
     let mut k = cx.begin_kernel(g, n)?;
-    if all_readers_decode(g, g.nodes[n].outputs[0]) {
+    if unread_dequantize(g, g.nodes[n].outputs[0]) {
         return cx.finish_kernel(k);
     }
     let y = k.result(0)?;
@@ -529,15 +532,21 @@ pub struct QuantWeight {
 /// The quantized constant behind value `v`, when `v` is the result of a `dequantize` of a
 /// constant i32 tensor with valid parameters.
 pub fn quant_weight(g: &Graph, v: ValueId) -> Option<QuantWeight> {
+    let (codes, params, shape) = quant_weight_parts(g, v)?;
+    Some(QuantWeight { codes: codes.to_vec(), params, shape: shape.to_vec() })
+}
+
+/// [`quant_weight`] without copying the codes.
+fn quant_weight_parts(g: &Graph, v: ValueId) -> Option<(&[i32], QuantParams, &[usize])> {
     let n = g.producer(v)?;
     if g.nodes[n].op != OpKind::Dequantize {
         return None;
     }
-    let codes = const_codes(g, n)?.to_vec();
-    let shape = g.ty(g.nodes[n].inputs[0]).shape.clone();
+    let codes = const_codes(g, n)?;
+    let shape = &g.ty(g.nodes[n].inputs[0]).shape;
     let params = params_from_attrs(&g.nodes[n].attrs).ok()?;
-    params.validate(&shape).ok()?;
-    (codes.len() == shape.iter().product::<usize>()).then_some(QuantWeight { codes, params, shape })
+    params.validate(shape).ok()?;
+    (codes.len() == shape.iter().product::<usize>()).then_some((codes, params, shape))
 }
 
 /// THE rule shared by the dequantize generator and the conv/gemm generators: whether
@@ -550,7 +559,15 @@ pub fn reads_decoded(g: &Graph, reader: NodeId, idx: usize) -> bool {
         && nd.outputs.first().is_some_and(|&y| g.ty(y).dtype == asplit_ir::DType::F32);
     (matches!(nd.op, OpKind::Conv | OpKind::Gemm) || f32_matmul)
         && idx == 1
-        && nd.inputs.get(1).is_some_and(|&v| quant_weight(g, v).is_some())
+        && nd.inputs.get(1).is_some_and(|&v| quant_weight_parts(g, v).is_some())
+}
+
+/// THE rule shared with the arena planner (`arena::plan`, which gives such a value no
+/// bytes): whether `v` is the result of a `dequantize` whose buffer no one reads, because
+/// every reader decodes the weights itself ([`reads_decoded`]) and `v` is no graph output.
+/// Its kernel is then empty.
+pub fn unread_dequantize(g: &Graph, v: ValueId) -> bool {
+    g.producer(v).is_some_and(|n| g.nodes[n].op == OpKind::Dequantize) && all_readers_decode(g, v)
 }
 
 /// Whether no one reads `v`'s buffer: it is not a graph output and every use of it is one
