@@ -138,6 +138,12 @@ pub fn serve_connection<H: Handler>(
                 return close_after_error(stream);
             }
             Err(WireError::Closed) => return,
+            Err(e @ WireError::Timeout("next frame")) => {
+                eprintln!("cloud: {peer}: idle past the timeout; closing the connection");
+                let _ =
+                    (&stream).write_all(&wire::encode_error(fp, 0, ERR_BAD_FRAME, &e.to_string()));
+                return close_after_error(stream);
+            }
             Err(e) => {
                 eprintln!("cloud: {peer}: bad frame: {e}; closing the connection");
                 if e.is_bad_frame() {

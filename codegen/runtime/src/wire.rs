@@ -409,6 +409,7 @@ fn read_header(r: &mut impl Read, h: &mut [u8; HEADER_BYTES]) -> Result<(), Wire
             Ok(0) => return Err(WireError::Truncated("header")),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if got == 0 => return Err(WireError::from_io(e, "next frame")),
             Err(e) => return Err(WireError::from_io(e, "header")),
         }
     }

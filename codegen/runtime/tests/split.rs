@@ -339,3 +339,15 @@ fn a_large_request_refused_early_still_shows_the_refusal() {
         }
     });
 }
+
+#[test]
+fn an_idle_connection_is_closed_after_the_timeout_with_an_error_frame() {
+    let cloud = info(Role::Cloud, FP);
+    let fwd = &cloud_forward;
+    let factory = || asplit_runtime::exec::cloud_handler(&cloud, fwd);
+    with_server(&cloud, 1, Duration::from_millis(300), factory, |addr| {
+        let (code, message) = answer_to(addr, &[], true);
+        assert_eq!(code, ERR_BAD_FRAME);
+        assert_eq!(message, "timed out waiting for the next frame");
+    });
+}
