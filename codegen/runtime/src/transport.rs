@@ -373,9 +373,7 @@ impl Client {
             }
         }
     }
-}
 
-impl Client {
     /// After a failed write: the error frame the cloud may have sent before closing (it
     /// refuses a bad request as soon as its header is read), if one is there to read.
     fn refusal(&self, proto: &Protocol, id: u64) -> Option<ClientError> {
