@@ -554,6 +554,8 @@ fn onnx_partitions_give_the_native_programs_outputs() {
         ("split-1-4", &["--split", "1", "--bits", "4"][..]),
         ("split-1-8", &["--split", "1", "--bits", "8"][..]),
         ("split-2-3", &["--split", "2", "--bits", "3"][..]),
+        ("split-1-f32", &["--split", "1", "--bits", "f32"][..]),
+        ("cloud-only-8", &["--split", "cloud-only", "--bits", "8"][..]),
         ("edge-only-8", &["--split", "edge-only", "--bits", "8"][..]),
     ] {
         let out = dir.join(name);
@@ -804,4 +806,73 @@ fn node_tests_export_and_match_the_interpreter() {
         unsupported.iter().filter_map(|u| u.split(':').next()).collect::<Vec<_>>();
     assert_eq!(refused, NOT_EXPORTABLE, "the node cases export refuses");
     assert!(passed >= 530, "only {passed} node cases pass after export");
+}
+
+/// The op types of a model's nodes, in order.
+fn op_types(m: &onnx_protobuf::ModelProto) -> Vec<String> {
+    m.graph.node.iter().map(|n| n.op_type.clone()).collect()
+}
+
+/// The initializer named `name`, as a tensor.
+fn initializer(m: &onnx_protobuf::ModelProto, name: &str) -> Tensor {
+    let t = m.graph.initializer.iter().find(|t| t.name == name).expect("initializer");
+    asplitc::onnx::tensor::tensor_from_proto(t, None).expect("readable initializer")
+}
+
+#[test]
+fn split_partitions_have_the_documented_structure() {
+    let g = pipeline(&digits());
+    let split = split_graph(&g, "1", "4");
+    let (edge, cloud) =
+        export_partitions(&partition(&split).expect("partition"), DEFAULT_OPSET).expect("export");
+    let cloud = cloud.expect("cloud partition");
+    let ops = op_types(&edge);
+    // The 4-bit weight: int8 codes + per-axis DequantizeLinear; the conv's bias a separate Add.
+    let dq = edge.graph.node.iter().find(|n| n.op_type == "DequantizeLinear").expect("DQ");
+    let codes = initializer(&edge, &dq.input[0]);
+    assert_eq!(codes.dtype(), DType::I8);
+    assert!(codes.data().to_i64_vec().iter().all(|c| (-7..=7).contains(c)));
+    assert!(dq.attribute.iter().any(|a| a.name == "axis" && a.i == 0));
+    let conv = edge.graph.node.iter().position(|n| n.op_type == "Conv").expect("Conv");
+    assert_eq!(edge.graph.node[conv].input.len(), 2, "no bias input on a dequantized conv");
+    assert_eq!(ops[conv + 1], "Add");
+    // The 4-bit activation: QuantizeLinear to uint8, then Clip to [0, 15].
+    let q = ops.iter().position(|o| o == "QuantizeLinear").expect("Q");
+    assert_eq!(ops[q + 1], "Clip");
+    let clip = &edge.graph.node[q + 1];
+    let bounds: Vec<i64> =
+        clip.input[1..].iter().flat_map(|b| initializer(&edge, b).data().to_i64_vec()).collect();
+    assert_eq!(bounds, [0, 15]);
+    assert_eq!(initializer(&edge, &clip.input[1]).dtype(), DType::U8);
+    // The cut: edge output `boundary_0` = cloud input, u8[1,8,4,4], then DequantizeLinear.
+    let out = &edge.graph.output[0];
+    let inp = &cloud.graph.input[0];
+    assert_eq!((out.name.as_str(), inp.name.as_str()), ("boundary_0", "boundary_0"));
+    assert_eq!(out, inp, "same name, type and shape on both sides");
+    assert_eq!(op_types(&cloud)[0], "DequantizeLinear");
+    assert!(!ops.iter().chain(&op_types(&cloud)).any(|o| o.contains("Pack")));
+}
+
+#[test]
+fn symmetric_8_bit_codes_are_clipped_to_127_and_round_trip() {
+    let text = r#"
+graph @q(%x: f32[2,3] "x") {
+  %q = quantize(%x) {bits = 8, scheme = "sym", scale = [0.01, 0.02, 0.5], zero_point = [0, 0, 0], axis = 1} : i32[2,3]
+  %d = dequantize(%q) {bits = 8, scheme = "sym", scale = [0.01, 0.02, 0.5], zero_point = [0, 0, 0], axis = 1} : f32[2,3]
+  return %d "y"
+}
+"#;
+    let g = asplit_ir::parse::parse(text).expect("parses");
+    asplit_ir::verify::verify(&g).expect("verifies");
+    let m = export_graph(&g, DEFAULT_OPSET).expect("exports");
+    assert_eq!(op_types(&m), ["QuantizeLinear", "Clip", "DequantizeLinear"]);
+    let clip = &m.graph.node[1];
+    let bounds: Vec<i64> =
+        clip.input[1..].iter().flat_map(|b| initializer(&m, b).data().to_i64_vec()).collect();
+    assert_eq!(bounds, [-127, 127], "the symmetric range, not int8's −128");
+    // −3 / 0.01 saturates at −127 (not −128); ties round to even.
+    let x = Tensor::from_f32([2, 3], vec![-3.0, 0.03, 0.75, 0.005, -0.01, 100.0]).expect("x");
+    let (want, got) = round_trip(&g, &[x]);
+    assert_eq!(want, got);
+    assert_eq!(want[0].as_f32().expect("f32")[0], -1.27);
 }
