@@ -14,7 +14,8 @@
 //!   legitimately change it; the planner bounds the distortion).
 //!
 //! By default the digits CNN and two light models run (CI); `ASPLIT_FIDELITY=all` runs every
-//! light model (minutes each: LLVM compiles ResNet-50/VGG-19 in tens of seconds). The
+//! light model (minutes each: LLVM compiles ResNet-50/VGG-19 in tens of seconds), and
+//! `ASPLIT_FIDELITY=a.onnx,b.onnx` the models given. The
 //! executables and their transport are tested end to end in compiler/tests/split_e2e.rs.
 
 use asplit_codegen::testing::run_jit_many;
@@ -63,7 +64,19 @@ fn light(name: &str) -> Model {
 }
 
 fn models() -> Vec<Model> {
-    let all = std::env::var("ASPLIT_FIDELITY").is_ok_and(|v| v == "all");
+    let choice = std::env::var("ASPLIT_FIDELITY").unwrap_or_default();
+    if choice.ends_with(".onnx") {
+        return choice
+            .split(',')
+            .map(|p| Model {
+                name: p.to_string(),
+                path: p.into(),
+                calibration: None,
+                inputs: Vec::new(),
+            })
+            .collect();
+    }
+    let all = choice == "all";
     let light_names: &[&str] = if all {
         &[
             "bvlc_alexnet",
