@@ -24,11 +24,13 @@
 //! Weights decoded once: a conv, gemm or f32 matmul whose weight operand is `dequantize(const
 //! codes)` (see [`reads_decoded`]) does not read the dequantize's buffer; it calls
 //! [`decoded_weights`], which emits a zero-initialised (`.bss`, so not in the object file) f32
-//! global in the micro-kernel's packed layout ([`Blocked`]) and code that fills it from the packed
-//! codes on the first call only (an acquire/release guard byte). The dequantize kernel then
-//! computes nothing and its result gets no arena bytes ([`unread_dequantize`]). Multi-byte loads
-//! and stores assume a little-endian target (x86-64, AArch64). `send`/`recv` have no generator: the
-//! program is cut there. This file does not choose bit-widths nor where the boundary is.
+//! global in the micro-kernel's packed layout ([`Blocked`]) and code that fills it from the
+//! packed codes on the first call only (a guard byte: one caller claims it by compare-exchange
+//! and decodes, concurrent callers wait for it to be ready). The dequantize kernel then
+//! computes nothing and its result gets no arena bytes ([`unread_dequantize`]). Multi-byte
+//! loads and stores assume a little-endian target (x86-64, AArch64). `send`/`recv` have no
+//! generator: the program is cut there. This file does not choose bit-widths nor where the
+//! boundary is.
 
 use super::{math, KernelCx};
 use crate::error::CodegenError;
@@ -684,26 +686,54 @@ pub fn decoded_weights<'ctx>(
     let guard = cx.module.add_global(i8t, None, &cx.unique_name("wdec.ready"));
     guard.set_initializer(&i8t.const_zero());
     guard.set_linkage(Linkage::Private);
-    let dst = dst.as_pointer_value();
-    let flag = cx.builder.build_load(i8t, guard.as_pointer_value(), "ready")?;
-    atomic(flag.as_instruction_value(), AtomicOrdering::Acquire)?;
+    let (dst, guard) = (dst.as_pointer_value(), guard.as_pointer_value());
     let func = cx.current_function()?;
-    let init = cx.ctx.append_basic_block(func, "wdec.init");
-    let done = cx.ctx.append_basic_block(func, "wdec.done");
-    let ready = cx.builder.build_int_compare(
-        IntPredicate::NE,
-        flag.into_int_value(),
-        i8t.const_zero(),
-        "is.ready",
+    let block = |name: &str| cx.ctx.append_basic_block(func, name);
+    let (claim, init, wait, done) =
+        (block("wdec.claim"), block("wdec.init"), block("wdec.wait"), block("wdec.done"));
+    // 0: empty, 1: being filled by one caller, 2: ready. Exactly one caller decodes; the
+    // others wait for 2, so no one reads the weights while they are written.
+    branch_if_ready(cx, guard, done, claim)?;
+    cx.builder.position_at_end(claim);
+    let (empty, filling) = (i8t.const_zero(), i8t.const_int(1, false));
+    let r = cx.builder.build_cmpxchg(
+        guard,
+        empty,
+        filling,
+        AtomicOrdering::AcquireRelease,
+        AtomicOrdering::Acquire,
     )?;
-    cx.builder.build_conditional_branch(ready, done, init)?;
+    let won = cx.builder.build_extract_value(r, 1, "won")?.into_int_value();
+    cx.builder.build_conditional_branch(won, init, wait)?;
     cx.builder.position_at_end(init);
     emit_decode(cx, w, lay, dst)?;
-    let st = cx.builder.build_store(guard.as_pointer_value(), i8t.const_int(1, false))?;
+    let st = cx.builder.build_store(guard, i8t.const_int(2, false))?;
     atomic(Some(st), AtomicOrdering::Release)?;
     cx.builder.build_unconditional_branch(done)?;
+    cx.builder.position_at_end(wait);
+    branch_if_ready(cx, guard, done, wait)?;
     cx.builder.position_at_end(done);
     Ok(dst)
+}
+
+/// Loads the guard byte (acquire) and branches to `ready` when it is 2, else to `other`.
+fn branch_if_ready<'ctx>(
+    cx: &KernelCx<'_, 'ctx>,
+    guard: PointerValue<'ctx>,
+    ready: inkwell::basic_block::BasicBlock<'ctx>,
+    other: inkwell::basic_block::BasicBlock<'ctx>,
+) -> Result<(), CodegenError> {
+    let i8t = cx.ctx.i8_type();
+    let flag = cx.builder.build_load(i8t, guard, "guard")?;
+    atomic(flag.as_instruction_value(), AtomicOrdering::Acquire)?;
+    let is_ready = cx.builder.build_int_compare(
+        IntPredicate::EQ,
+        flag.into_int_value(),
+        i8t.const_int(2, false),
+        "ready",
+    )?;
+    cx.builder.build_conditional_branch(is_ready, ready, other)?;
+    Ok(())
 }
 
 /// Makes a load or store atomic with `ordering` (byte-sized, so alignment 1 suffices).
