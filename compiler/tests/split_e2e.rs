@@ -318,3 +318,41 @@ fn a_cloud_killed_mid_request_makes_the_edge_fail_clearly() {
     assert!(stderr.starts_with("error: "), "one clear line: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_cloud_only_plan_sends_the_raw_input_and_the_cloud_computes_the_float_model() {
+    let dir = temp_dir("cloud-only");
+    let (files, _, tensors) = held_out(&dir);
+    let out = dir.join("out");
+    let digits = root().join("examples/digits");
+    let o = run(Command::new(env!("CARGO_BIN_EXE_asplitc"))
+        .arg(digits.join("digits_cnn.onnx"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--split", "cloud-only", "--input-bits", "32"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let frame = dir.join("frame.bin");
+    let o = run(Command::new(out.join("edge"))
+        .arg("--input")
+        .arg(&files[5])
+        .arg("--boundary-out")
+        .arg(&frame));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(Command::new(out.join("cloud"))
+        .arg("--boundary-in")
+        .arg(&frame)
+        .arg("--output")
+        .arg(dir.join("y.npy")));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = read_tensor(&dir.join("y.npy")).expect("output");
+    let mut g = asplitc::driver::load_model(&digits.join("digits_cnn.onnx"), &[]).expect("imports");
+    asplitc::driver::run_passes(
+        &mut g,
+        &asplitc::driver::PassRequest::new(asplit_passes::DEFAULT_PIPELINE),
+    )
+    .expect("pipeline");
+    let want = interp::run(&g, std::slice::from_ref(&tensors[5])).expect("runs");
+    let (w, y) = (want[0].data().to_f64_vec(), got.data().to_f64_vec());
+    let err = w.iter().zip(&y).map(|(a, b)| (a - b).abs() / a.abs().max(1e-3)).fold(0.0, f64::max);
+    assert!(err < 1e-4, "cloud-only f32 output differs from the float model by {err}");
+}
