@@ -493,6 +493,10 @@ fn what_onnx_cannot_express_is_an_error() {
     );
     let e = export_graph(&g, 13).expect_err("opset 13");
     assert_eq!(e, ExportError::Opset { opset: 13 });
+    let mut planned = g.clone();
+    planned.phase = asplit_ir::Phase::Planned;
+    let e = export_graph(&planned, DEFAULT_OPSET).expect_err("planned graph");
+    assert!(e.to_string().contains("run insert-boundary first"), "{e}");
     let text = r#"
 graph @t(%x: f32[1,1,4,4] "x") {
   %y = resize(%x) {sizes = [1, 1, 6, 6], scales = [1.0, 1.0, 2.0, 2.0]} : f32[1,1,6,6]

@@ -23,7 +23,7 @@ mod boundary;
 mod ops;
 mod proto;
 
-use asplit_ir::graph::{Graph, NodeId, ValueDef, ValueId};
+use asplit_ir::graph::{Graph, NodeId, Phase, ValueDef, ValueId};
 use asplit_ir::ops::OpKind;
 use asplit_ir::tensor::Tensor;
 use asplit_ir::types::DType;
@@ -101,7 +101,18 @@ pub fn export_graph(g: &Graph, opset: i64) -> Result<ModelProto, ExportError> {
 }
 
 /// Serializes a model to protobuf bytes (the content of a `.onnx` file).
+/// Protobuf messages are limited to 2 GiB; larger ONNX models need external data files, which
+/// the exporter does not write.
 pub fn to_bytes(m: &ModelProto) -> Result<Vec<u8>, ExportError> {
+    let size = m.compute_size();
+    if size > i32::MAX as u64 {
+        return Err(ExportError::Unsupported {
+            node: "the model".into(),
+            what: format!(
+                "a {size}-byte model (protobuf holds at most 2 GiB; external data is not written)"
+            ),
+        });
+    }
     m.write_to_bytes().map_err(|e| ExportError::Serialize(e.to_string()))
 }
 
@@ -156,6 +167,14 @@ struct Cut {
 fn export(g: &Graph, opset: i64, cut: &Cut) -> Result<ModelProto, ExportError> {
     if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
         return Err(ExportError::Opset { opset });
+    }
+    if g.phase == Phase::Planned {
+        return Err(ExportError::Unsupported {
+            node: format!("graph @{}", g.name),
+            what: "a Planned graph, whose quantization is still annotations (run \
+                   insert-boundary first: the Split phase exports)"
+                .into(),
+        });
     }
     let mut x = Exporter::new(g, opset);
     x.bind_inputs(cut)?;
