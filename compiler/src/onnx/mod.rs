@@ -9,6 +9,8 @@
 //! parameters the IR wants as attributes must be constant by then. Result types come from
 //! the IR's shape rules; declared output types are checked against them.
 //!
+//! The reverse direction, an IR graph out as ONNX (`--emit onnx`), is [`export`].
+//!
 //! Not here: the text form, passes, and anything about running the graph. Every failure is
 //! an [`ImportError`]; no input makes the importer panic or allocate without bound.
 
