@@ -6,9 +6,11 @@
 //! activation), `affine` → Mul + Add (+ activation)), the other ops go back to their ONNX op
 //! with attributes, parameters the IR keeps as attributes become constant inputs, and
 //! constants become initializers. The boundary ops of the Split phase become ONNX
-//! quantization (see [`boundary`]): `quantize` → QuantizeLinear (+ Clip to the b-bit range),
+//! quantization (see `boundary.rs`): `quantize` → QuantizeLinear (+ Clip to the b-bit range),
 //! `dequantize` → DequantizeLinear, weight codes → 8- or 16-bit integer initializers; ONNX has
-//! no bit packing, so `pack`/`send`/`recv`/`unpack` pass the codes through unchanged.
+//! no bit packing, so `pack`/`send`/`recv`/`unpack` pass the codes through unchanged. A layer
+//! whose weight is dequantized adds its bias with a separate Add (ONNX Runtime would quantize
+//! a Conv/Gemm bias input to int32 and change the numbers).
 //! [`export_partitions`] writes the edge and cloud programs of a plan as two models cut at
 //! the codes: the edge model returns the quantize codes (named `boundary_<slot>`, as the
 //! partitions name their payloads), the cloud model takes them, so `cloud(edge(x))` chains

@@ -224,7 +224,7 @@ fn chain(
     adds: Vec<String>,
 ) -> Result<(), ExportError> {
     let node = &x.g.nodes[n];
-    let out_v = node.outputs[0];
+    let out_v = first_result(x, n)?;
     let act = Activation::from_attrs(&node.attrs).map_err(|e| x.invalid(n, e))?;
     let steps = 1 + adds.len() + usize::from(act != Activation::None);
     let mut step = 0;
@@ -267,7 +267,7 @@ fn activation(
             with(proto::node("LeakyRelu", &[input], &[output]), vec![float("alpha", alpha)])
         }
         Activation::Clip { min, max } => {
-            let dtype = x.g.ty(x.g.nodes[n].outputs[0]).dtype;
+            let dtype = x.g.ty(first_result(x, n)?).dtype;
             let (lo, hi) = clip_bounds(x, dtype, min, max)?;
             proto::node("Clip", &[input, &lo, &hi], &[output])
         }
@@ -293,6 +293,11 @@ fn clip_bounds(
     let lo = if min == f32::NEG_INFINITY { String::new() } else { x.scalar("min", dtype, min)? };
     let hi = if max == f32::INFINITY { String::new() } else { x.scalar("max", dtype, max)? };
     Ok((lo, hi))
+}
+
+/// The first result of node `n`.
+fn first_result(x: &Exporter, n: NodeId) -> Result<ValueId, ExportError> {
+    x.g.nodes[n].outputs.first().copied().ok_or_else(|| x.invalid(n, "no result"))
 }
 
 /// The operand names of node `n`, the first `k` of them (fewer when absent).
@@ -343,7 +348,7 @@ fn dequantized_weight(x: &Exporter, n: NodeId) -> bool {
 fn channel_bias(x: &mut Exporter, n: NodeId, i: usize) -> Result<Option<String>, ExportError> {
     let g = x.g;
     let Some(&b) = g.nodes[n].inputs.get(i) else { return Ok(None) };
-    let rank = g.ty(g.nodes[n].outputs[0]).rank();
+    let rank = g.ty(first_result(x, n)?).rank();
     let channels = g.ty(b).numel();
     let mut shape = vec![1usize; rank.max(2)];
     shape[1] = channels;
@@ -436,10 +441,11 @@ fn clip(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let (min, max) =
         a.float("min").and_then(|lo| Ok((lo, a.float("max")?))).map_err(|e| x.invalid(n, e))?;
     let inputs = operands(x, n, 1)?;
-    let out_v = x.g.nodes[n].outputs[0];
+    let out_v = first_result(x, n)?;
     let (lo, hi) = clip_bounds(x, x.g.ty(out_v).dtype, min, max)?;
     let out = x.result(out_v);
-    x.push(proto::node("Clip", &[&inputs[0], &lo, &hi], &[&out]));
+    let input = inputs.first().ok_or_else(|| x.invalid(n, "no operand"))?;
+    x.push(proto::node("Clip", &[input, &lo, &hi], &[&out]));
     Ok(())
 }
 
@@ -481,12 +487,13 @@ fn pad(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let value = a.float("value").map_err(|e| x.invalid(n, e))?;
     let xin = operands(x, n, 1)?;
     let pads = x.i64s("pads", &pads)?;
-    let dtype = x.g.ty(x.g.nodes[n].outputs[0]).dtype;
-    let mut inputs = vec![xin[0].clone(), pads];
+    let dtype = x.g.ty(first_result(x, n)?).dtype;
+    let input = xin.first().cloned().ok_or_else(|| x.invalid(n, "no operand"))?;
+    let mut inputs = vec![input, pads];
     if mode == "constant" {
         inputs.push(x.scalar("value", dtype, value)?);
     }
-    let out = x.result(x.g.nodes[n].outputs[0]);
+    let out = x.result(first_result(x, n)?);
     let ins: Vec<&str> = inputs.iter().map(String::as_str).collect();
     x.push(with(proto::node("Pad", &ins, &[&out]), vec![string("mode", &mode)]));
     Ok(())
@@ -555,7 +562,7 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
             ),
         ));
     };
-    let out = x.result(x.g.nodes[n].outputs[0]);
+    let out = x.result(first_result(x, n)?);
     let ins = [input.as_str(), &roi_name, &scales_name, &sizes_name];
     let used = if sizes_name.is_empty() { 3 } else { 4 };
     x.push(with(proto::node("Resize", &ins[..used], &[&out]), attrs));
@@ -636,7 +643,7 @@ fn quantize_linear(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     if to.is_any_float() {
         attrs.push(int("saturate", a.int("saturate").map_err(|e| x.invalid(n, e))?));
     }
-    let out = x.result(node.outputs[0]);
+    let out = x.result(first_result(x, n)?);
     let ins: Vec<&str> = inputs.iter().map(String::as_str).collect();
     x.push(with(proto::node("QuantizeLinear", &ins, &[&out]), attrs));
     Ok(())
