@@ -129,7 +129,10 @@ fn compiled_sets(case: &Case) -> (Outcome, Outcome, bool) {
 }
 
 fn clone_import(plain: &Result<Graph, ImportError>) -> Result<Graph, String> {
-    plain.as_ref().map(Graph::clone).map_err(|e| format!("import: {e}"))
+    match plain {
+        Ok(g) => Ok(g.clone()),
+        Err(e) => Err(format!("import: {e}")),
+    }
 }
 
 /// The case's graph imported with `set`'s inputs bound at compile time.
@@ -204,4 +207,45 @@ pub fn known_compiled_failures(path: &Path) -> Result<BTreeMap<(String, Column),
         }
     }
     Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<BTreeMap<(String, Column), String>, String> {
+        let path = std::env::temp_dir().join(format!(
+            "asplit-known-compiled-{}-{}.txt",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        let r = known_compiled_failures(&path);
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn untagged_lines_cover_both_columns_and_tags_one() {
+        let known =
+            parse("# c\nnode/a # both\nnode/b [pipeline] # after\nnode/c [plain]  # before\n")
+                .expect("well-formed");
+        let keys: Vec<(&str, Column)> = known.keys().map(|(k, c)| (k.as_str(), *c)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("node/a", Column::Plain),
+                ("node/a", Column::Pipeline),
+                ("node/b", Column::Pipeline),
+                ("node/c", Column::Plain)
+            ]
+        );
+        assert_eq!(known[&("node/b".to_string(), Column::Pipeline)], "after");
+    }
+
+    #[test]
+    fn an_unknown_tag_is_an_error() {
+        let e = parse("node/a [fused] # x\n").expect_err("bad tag");
+        assert!(e.contains("[plain] or [pipeline]"), "{e}");
+    }
 }
