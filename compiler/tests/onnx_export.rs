@@ -671,10 +671,9 @@ const ORT_LIMITS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Node cases the exporter refuses with an explicit error: the IR resize of a
-/// `keep_aspect_ratio_policy = not_smaller` model, whose sizes and scales no ONNX Resize
-/// without that policy reproduces.
-const NOT_EXPORTABLE: &[&str] = &["test_resize_downsample_sizes_nearest_not_smaller"];
+/// Node cases the exporter refuses with an explicit error (of those that import, interpret
+/// and have numpy-typed inputs and outputs): none.
+const NOT_EXPORTABLE: &[&str] = &[];
 
 /// Names of a model's graph inputs that are not initializers, in order.
 fn graph_input_names(model: &Path) -> Vec<String> {

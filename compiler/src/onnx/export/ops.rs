@@ -533,7 +533,7 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
         ("extrapolation_value", Kind::Float),
         ("antialias", Kind::Int),
     ];
-    let attrs: Vec<AttributeProto> = attrs_of(a, &names)
+    let mut attrs: Vec<AttributeProto> = attrs_of(a, &names)
         .map_err(inv)?
         .into_iter()
         .filter_map(|o| match o {
@@ -553,6 +553,12 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
         (x.constant("scales", &t), String::new())
     } else if by_sizes {
         (String::new(), x.i64s("sizes", &sizes)?)
+    } else if let Some((policy, axes, axis_sizes)) =
+        aspect_policy(&shape, &sizes, &scales).filter(|_| roi_name.is_empty())
+    {
+        attrs.push(string("keep_aspect_ratio_policy", policy));
+        attrs.push(ints("axes", &axes));
+        (String::new(), x.i64s("sizes", &axis_sizes)?)
     } else {
         return Err(x.unsupported(
             n,
@@ -567,6 +573,37 @@ fn resize(x: &mut Exporter, n: NodeId) -> Result<(), ExportError> {
     let used = if sizes_name.is_empty() { 3 } else { 4 };
     x.push(with(proto::node("Resize", &ins[..used], &[&out]), attrs));
     Ok(())
+}
+
+/// A `keep_aspect_ratio_policy` over the resized axes that gives the IR's sizes and its one
+/// common scale (a resize imported from such a policy): ONNX scales every listed axis by the
+/// largest (`not_smaller`) or smallest (`not_larger`) size / in and rounds sizes half up.
+/// Returns the policy, the axes and their sizes.
+fn aspect_policy(
+    shape: &[usize],
+    sizes: &[i64],
+    scales: &[f32],
+) -> Option<(&'static str, Vec<i64>, Vec<i64>)> {
+    let axes: Vec<usize> =
+        (0..shape.len()).filter(|&a| sizes[a] != shape[a] as i64 || scales[a] != 1.0).collect();
+    let c = scales[*axes.first()?];
+    if axes.iter().any(|&a| scales[a] != c || shape[a] == 0) {
+        return None;
+    }
+    let ratios = || axes.iter().map(|&a| sizes[a] as f64 / shape[a] as f64);
+    for policy in ["not_smaller", "not_larger"] {
+        let common = match policy {
+            "not_smaller" => ratios().fold(f64::MIN, f64::max),
+            _ => ratios().fold(f64::MAX, f64::min),
+        };
+        let same_sizes =
+            axes.iter().all(|&a| (common * shape[a] as f64 + 0.5).floor() as i64 == sizes[a]);
+        if common as f32 == c && same_sizes {
+            let axis_sizes = axes.iter().map(|&a| sizes[a]).collect();
+            return Some((policy, axes.iter().map(|&a| a as i64).collect(), axis_sizes));
+        }
+    }
+    None
 }
 
 /// `max_pool` / `avg_pool` → MaxPool (with the indices result when asked) / AveragePool.
