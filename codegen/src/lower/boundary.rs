@@ -9,8 +9,8 @@
 //!   and the inner loop runs with them invariant, so LLVM vectorises it.
 //! - `dequantize`: `x = s · f32(q − z)` (the i32 subtraction wraps). When the codes are a
 //!   constant (a weight of the edge graph) they are stored BIT-PACKED at their bit-width in a
-//!   private global (`QuantWeight::pack_codes`: the smallest width ≤ 16 that holds every code,
-//!   normally `bits`; a code that fits in none is stored as i32) and decoded on the fly.
+//!   private global ([`PackedCodes::new`]: `bits` when every code fits, else the smallest
+//!   width ≤ 16 that holds them, else i32) and decoded on the fly.
 //! - `pack`: groups of 8 codes become `bits` bytes (one integer built by shifts and ors, stored
 //!   at once for 1/2/4/8/16 bits, byte by byte otherwise); the last partial group writes only
 //!   its `ceil(r·bits/8)` bytes. A code outside the bit range is MASKED to its low `bits`
@@ -653,7 +653,7 @@ impl Blocked {
 
     /// Packed elements in all.
     pub fn len(&self) -> u64 {
-        self.groups * self.dst_group
+        self.groups.saturating_mul(self.dst_group)
     }
 
     /// True when the layout holds nothing.
@@ -673,7 +673,7 @@ pub fn decoded_weights<'ctx>(
 ) -> Result<PointerValue<'ctx>, CodegenError> {
     let numel = w.codes.len() as u64;
     let fits = lay.groups.checked_mul(lay.src_group).is_some_and(|s| s == numel)
-        && lay.a_count * lay.b_count <= lay.src_group;
+        && lay.a_count.checked_mul(lay.b_count).is_some_and(|ab| ab <= lay.src_group);
     let len = u32::try_from(lay.len()).ok().filter(|_| fits).ok_or_else(|| {
         CodegenError::Graph(format!("decoded weight layout {lay:?} does not match {numel} codes"))
     })?;
