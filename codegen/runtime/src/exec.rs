@@ -165,19 +165,30 @@ fn write_outputs(
     Ok(())
 }
 
-fn edge_only(args: &Args, info: &ModelInfo, forward: Forward<'_>) -> Result<(), Failure> {
-    let inputs = read_inputs(args, info)?;
-    let paths = output_paths(args, &info.outputs)?;
-    let mut run = Runner::new(info);
-    run.set_inputs(&inputs)?;
+/// Runs `forward` once (or benchmarks it) and writes the outputs to `paths`, if any.
+fn run_and_write(
+    args: &Args,
+    info: &ModelInfo,
+    run: &mut Runner,
+    forward: Forward<'_>,
+    paths: Option<Vec<PathBuf>>,
+) -> Result<(), Failure> {
     match args.bench {
-        Some(n) => bench_forward(&mut run, forward, n),
+        Some(n) => bench_forward(run, forward, n),
         None => run.call(forward),
     }
     match paths {
         Some(p) => write_outputs(args, &p, &info.outputs, &run.output_bytes()),
         None => Ok(()),
     }
+}
+
+fn edge_only(args: &Args, info: &ModelInfo, forward: Forward<'_>) -> Result<(), Failure> {
+    let inputs = read_inputs(args, info)?;
+    let paths = output_paths(args, &info.outputs)?;
+    let mut run = Runner::new(info);
+    run.set_inputs(&inputs)?;
+    run_and_write(args, info, &mut run, forward, paths)
 }
 
 fn edge_split(args: &Args, info: &ModelInfo, forward: Forward<'_>) -> Result<(), Failure> {
@@ -302,14 +313,7 @@ fn cloud(args: &Args, info: &ModelInfo, forward: Forward<'_>) -> Result<(), Fail
             ))
         }
     };
-    match args.bench {
-        Some(n) => bench_forward(&mut run, forward, n),
-        None => run.call(forward),
-    }
-    match paths {
-        Some(p) => write_outputs(args, &p, &info.outputs, &run.output_bytes()),
-        None => Ok(()),
-    }
+    run_and_write(args, info, &mut run, forward, paths)
 }
 
 fn cloud_listen(
