@@ -9,7 +9,9 @@
 //! with the interpreter run of the same partitions:
 //! - boundary codes: at least 99.9% equal, none more than one step apart;
 //! - model outputs of compiled edge → compiled cloud vs the interpreter's Split IR: within
-//!   rtol 1e-3 (atol 1e-5, the conformance default);
+//!   rtol 1e-3 (atol 1e-5, the conformance default); and the compiled cloud alone, fed the
+//!   interpreter's payloads, within the same tolerance (so a code that flips at a rounding
+//!   boundary is told apart from a cloud that computes differently);
 //! - top-1 of the float model vs the split programs, reported (not asserted: quantization may
 //!   legitimately change it; the planner bounds the distortion).
 //!
@@ -119,6 +121,7 @@ struct Tally {
     max_step: i64,
     top1_same: usize,
     runs: usize,
+    output_errors: Vec<String>,
 }
 
 fn check_plan(m: &Model, g: &Graph, args: &[String], tally: &mut Tally) -> Result<String, String> {
@@ -150,7 +153,18 @@ fn check_plan(m: &Model, g: &Graph, args: &[String], tally: &mut Tally) -> Resul
         }
         let want = interp::run(&split, x).map_err(|e| format!("split interp: {e}"))?;
         for (k, (w, got)) in want.iter().zip(&cloud_jit[i]).enumerate() {
-            compare(w, got, 1e-3, 1e-5).map_err(|e| format!("input {i}, output {k}: {e}"))?;
+            if let Err(e) = compare(w, got, 1e-3, 1e-5) {
+                tally.output_errors.push(format!("input {i}, output {k}: {e}"));
+            }
+        }
+        if let Some(c) = &parts.cloud {
+            // The cloud alone, on the interpreter's own payloads: codegen vs interpreter.
+            let alone = run_jit_many(c, std::slice::from_ref(&edge_ref))
+                .map_err(|e| format!("cloud JIT: {e}"))?;
+            for (k, (w, got)) in want.iter().zip(&alone[0]).enumerate() {
+                compare(w, got, 1e-3, 1e-5)
+                    .map_err(|e| format!("cloud on the interpreter's codes, output {k}: {e}"))?;
+            }
         }
         let float = interp::run(g, x).map_err(|e| format!("float interp: {e}"))?;
         tally.runs += 1;
@@ -203,6 +217,9 @@ fn compiled_split_programs_match_the_interpreter() {
                         t.top1_same,
                         t.runs
                     );
+                    for e in &t.output_errors {
+                        failures.push(format!("{} {}: {e}", m.name, args.join(" ")));
+                    }
                     if t.codes > 0 && (t.equal as f64) < 0.999 * t.codes as f64 || t.max_step > 1 {
                         failures.push(format!(
                             "{} {}: {} of {} codes differ (max step {})",
