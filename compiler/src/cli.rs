@@ -24,14 +24,19 @@ asplitc imports an ONNX model into its dataflow IR (.air), optimizes it with a p
 (batch-norm folding, fusion into layers), and plans where to split it between an edge device \
 (low-bit, quantized) and a cloud server (float), choosing the split and per-tensor bit-widths \
 to minimise end-to-end latency under an edge memory and an accuracy budget (Auto-Split). It \
-writes the plan (plan.json), the IR before and after splitting, and a native program of the \
-whole model (--split edge-only --bits f32); the split edge and cloud programs come next.
+writes two native programs: out/edge runs the quantized front of the model and sends the \
+bit-packed boundary tensors, out/cloud receives them (TCP or a pipe) and finishes in f32; \
+plus the plan (plan.json) and, on request, the IR, LLVM IR, objects and ONNX partitions. \
+Run either program with --help (docs/programs.md).
 
 Examples:
-  asplitc model.onnx -o out/                   out/plan.json, out/model.air, out/split.air
+  asplitc model.onnx -o out/ --calibration calib/   out/edge, out/cloud, out/plan.json
+  out/cloud --listen 0.0.0.0:7070 &  out/edge --input x.npy --connect HOST:7070 --output y.npy
+  asplitc model.onnx -o out/ --emit plan,ir    out/plan.json, out/model.air, out/split.air
   asplitc plan model.onnx --bandwidth 3Mbps --edge-memory 4MiB
   asplitc plan model.onnx --calibration calib/ --validate val/ --max-accuracy-drop 1
-  asplitc model.onnx -o out/ --split edge-only --bits f32      out/edge (native, f32)
+  asplitc model.onnx -o out/ --split 12 --bits 4   force the cut and the bits
+  asplitc model.onnx -o out/ --split edge-only --bits f32      out/edge (whole model, f32)
   asplitc model.onnx -o out/ --passes canonicalize,dce --dump-dir dumps/
   asplitc opt model.air --passes fold-constants --print-ir-after-all
   asplitc passes                               list the passes
