@@ -197,16 +197,18 @@ pub fn compile(req: &CompileRequest) -> Result<(), DriverError> {
     if req.emit_plan {
         crate::plan_cmd::write_plan_json(&g, &planned, &req.out.join("plan.json"))?;
     }
+    if !req.emit_ir && !req.emit_onnx && req.native.is_none() {
+        return Ok(());
+    }
+    let chosen = crate::programs::chosen_partitions(&g, &planned)?;
     if req.emit_ir {
-        let (split, _, _) = crate::programs::chosen_partitions(&g, &planned)?;
-        write_ir(&split, &req.out.join("split.air"), &opts)?;
+        write_ir(&chosen.split, &req.out.join("split.air"), &opts)?;
     }
     if req.emit_onnx {
-        let (_, parts, _) = crate::programs::chosen_partitions(&g, &planned)?;
-        crate::onnx::export::write_partitions(&parts, &req.out)?;
+        crate::onnx::export::write_partitions(&chosen.parts, &req.out)?;
     }
     if let Some(native) = &req.native {
-        crate::programs::build_programs(&g, &planned, &req.out, native)?;
+        crate::programs::build_programs(&g, &planned, &chosen, &req.out, native)?;
     }
     Ok(())
 }

@@ -42,11 +42,19 @@ pub struct ProgramsReport {
     pub boundary_bytes: u64,
 }
 
-/// The chosen solution's partitions, and its Split IR.
-pub fn chosen_partitions<'p>(
-    g: &Graph,
-    planned: &'p Planned,
-) -> Result<(Graph, Partitions, &'p Solution), DriverError> {
+/// The chosen solution, its Split IR and that IR's partitions.
+#[derive(Debug)]
+pub struct Chosen<'p> {
+    /// The solution.
+    pub solution: &'p Solution,
+    /// Its Split-phase IR.
+    pub split: Graph,
+    /// The edge and cloud graphs cut from it.
+    pub parts: Partitions,
+}
+
+/// The chosen solution's Split IR and partitions.
+pub fn chosen_partitions<'p>(g: &Graph, planned: &'p Planned) -> Result<Chosen<'p>, DriverError> {
     let chosen =
         planned.plan.solutions.get(planned.plan.chosen).ok_or_else(|| DriverError::Plan {
             message: "the plan has no chosen solution".into(),
@@ -55,27 +63,30 @@ pub fn chosen_partitions<'p>(
     let parts = partition(&split).map_err(|e| DriverError::Plan {
         message: format!("partitioning the chosen solution: {e}"),
     })?;
-    Ok((split, parts, chosen))
+    Ok(Chosen { solution: chosen, split, parts })
 }
 
 /// Compiles the chosen solution of `planned` into OUT/edge (and OUT/cloud).
 pub fn build_programs(
     g: &Graph,
     planned: &Planned,
+    chosen: &Chosen<'_>,
     out: &Path,
     req: &ProgramsRequest,
 ) -> Result<ProgramsReport, DriverError> {
-    let (split, parts, chosen) = chosen_partitions(g, planned)?;
+    let Chosen { solution: chosen, split, parts } = chosen;
     let fingerprint = fnv1a_128(split.to_string().as_bytes());
     let model_outputs = tensors(g, &g.outputs, "output");
     let boundary: Vec<BoundaryTensor> = parts.slots.iter().map(boundary_tensor).collect();
+    let description = describe(planned, chosen);
+    let edge_weight_bytes = weight_bytes(&parts.edge);
     let role = |role| ProgramRole {
         role,
         fingerprint,
         model_outputs: model_outputs.clone(),
         boundary: boundary.clone(),
-        split: describe(planned, chosen),
-        edge_weight_bytes: weight_bytes(&parts.edge),
+        split: description.clone(),
+        edge_weight_bytes,
     };
     let native = |name: &str, role| NativeOptions {
         name: name.into(),

@@ -130,7 +130,7 @@ fn check_plan(m: &Model, g: &Graph, args: &[String], tally: &mut Tally) -> Resul
     flags.calibration = m.calibration.clone();
     let settings = flags.settings().map_err(|e| e.to_string())?;
     let planned = asplitc::plan_cmd::make_plan(g, &settings).map_err(|e| e.to_string())?;
-    let (split, parts, chosen) =
+    let asplitc::programs::Chosen { solution: chosen, split, parts } =
         asplitc::programs::chosen_partitions(g, &planned).map_err(|e| e.to_string())?;
     let inputs = if m.inputs.is_empty() {
         vec![asplit_codegen::testing::seeded_inputs(g, 11)]

@@ -370,20 +370,21 @@ impl<'g> Exporter<'g> {
     }
 
     fn output_entry(&mut self, v: ValueId, i: usize) -> Result<Entry, ExportError> {
+        self.known_entry(v)?.ok_or_else(|| ExportError::Invalid {
+            node: format!("model output {i}"),
+            message: format!("{v} is not defined before the outputs"),
+        })
+    }
+
+    /// The entry of `v` if it is already exported or a constant (made an initializer now).
+    fn known_entry(&mut self, v: ValueId) -> Result<Option<Entry>, ExportError> {
         if let Some(e) = self.entries.get(&v) {
-            return Ok(e.clone());
+            return Ok(Some(e.clone()));
         }
-        match self.g.const_value(v) {
-            Some(t) => {
-                let name = self.initializer(v, t)?;
-                let ty = self.g.ty(v);
-                Ok(Entry { name, dtype: ty.dtype, shape: ty.shape.clone(), codes: None })
-            }
-            None => Err(ExportError::Invalid {
-                node: format!("model output {i}"),
-                message: format!("{v} is not defined before the outputs"),
-            }),
-        }
+        let Some(t) = self.g.const_value(v) else { return Ok(None) };
+        let name = self.initializer(v, t)?;
+        let ty = self.g.ty(v);
+        Ok(Some(Entry { name, dtype: ty.dtype, shape: ty.shape.clone(), codes: None }))
     }
 
     /// The ONNX tensor of operand `v` of node `n`: a constant becomes an initializer on first
@@ -405,21 +406,16 @@ impl<'g> Exporter<'g> {
 
     /// Like [`Exporter::operand`], codes allowed.
     fn operand_entry(&mut self, n: NodeId, v: ValueId) -> Result<Entry, ExportError> {
-        if let Some(e) = self.entries.get(&v) {
-            return Ok(e.clone());
+        if let Some(e) = self.known_entry(v)? {
+            return Ok(e);
         }
-        match self.g.const_value(v) {
-            Some(t) => {
-                let name = self.initializer(v, t)?;
-                let ty = self.g.ty(v);
-                Ok(Entry { name, dtype: ty.dtype, shape: ty.shape.clone(), codes: None })
-            }
-            None if self.is_elided_const(v) => Err(self.unsupported(
+        if self.is_elided_const(v) {
+            return Err(self.unsupported(
                 n,
                 format!("constant {v} whose contents were elided (print with --print-constants)"),
-            )),
-            None => Err(self.invalid(n, format!("operand {v} is not defined before its use"))),
+            ));
         }
+        Err(self.invalid(n, format!("operand {v} is not defined before its use")))
     }
 
     fn is_elided_const(&self, v: ValueId) -> bool {
