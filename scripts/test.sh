@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export INSTA_UPDATE=no
 export LLVM_SYS_191_PREFIX="${LLVM_SYS_191_PREFIX:-/usr/lib/llvm-19}"
+# A one-off build: incremental caches would double target/'s size on CI's small disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -23,3 +25,4 @@ if [ -n "$stray" ]; then
     exit 1
 fi
 grep -E '^test result:' target/test-output.txt | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'
+echo "disk: target/ holds $(du -sh target | cut -f1)"
