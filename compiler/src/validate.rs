@@ -13,6 +13,7 @@ use crate::error::DriverError;
 use crate::plan_cmd::{plan_error, progress_bar, Planned, Validation};
 use crate::samples::SampleSet;
 use asplit_ir::{Graph, Tensor};
+use asplit_passes::exact_conv::exact_conv;
 use asplit_passes::insert_boundary::{annotate, insert_boundary};
 use asplit_passes::plan::search::split_spec;
 use asplit_passes::plan::solution::{choose, Solution};
@@ -102,12 +103,14 @@ fn top1_of_solution(
     top1_of_graph(&split, set)
 }
 
-/// `g` annotated with `sol` and lowered by insert-boundary.
+/// `g` annotated with `sol`, lowered by insert-boundary, with its edge convs made exact
+/// (exact-conv): the Split IR both programs are compiled from.
 pub fn split_graph(g: &Graph, planned: &Planned, sol: &Solution) -> Result<Graph, DriverError> {
     let spec = split_spec(sol, g, &planned.layers, &planned.calibration).map_err(plan_error)?;
     let mut split = g.clone();
     annotate(&mut split, &spec).map_err(plan_error)?;
     insert_boundary(&mut split).map_err(plan_error)?;
+    exact_conv(&mut split).map_err(plan_error)?;
     Ok(split)
 }
 

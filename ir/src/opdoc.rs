@@ -47,6 +47,7 @@ fn results_text(def: &OpDef) -> String {
 fn default_text(d: AttrDefault) -> String {
     match d.value() {
         Some(v) => format!("`{}`", format_attr(&v, &PrintOptions::default())),
+        None if d == AttrDefault::Absent => "absent".to_string(),
         None => "required".to_string(),
     }
 }

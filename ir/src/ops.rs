@@ -28,6 +28,9 @@ pub type EvalFn = fn(&EvalCx) -> Result<Vec<Tensor>, InterpError>;
 pub enum AttrDefault {
     /// The attribute must be written.
     Required,
+    /// The attribute may be left out and then is absent (not filled in): its absence is a
+    /// meaning of its own (conv's `exact_bound`: an ordinary f32 convolution).
+    Absent,
     /// An integer default.
     Int(i64),
     /// A float default.
@@ -44,7 +47,7 @@ impl AttrDefault {
     /// The default as a value, if there is one.
     pub fn value(self) -> Option<Attr> {
         match self {
-            AttrDefault::Required => None,
+            AttrDefault::Required | AttrDefault::Absent => None,
             AttrDefault::Int(v) => Some(Attr::Int(v)),
             AttrDefault::Float(v) => Some(Attr::Float(v)),
             AttrDefault::Str(v) => Some(Attr::Str(v.to_string())),
@@ -259,6 +262,9 @@ const fn ad(name: &'static str, kind: AttrKind, default: AttrDefault) -> AttrDef
 use AttrDefault as D;
 use AttrKind as K;
 
+/// Largest `exact_bound` of `conv`: integers up to 2^24 are exact in f32.
+pub const EXACT_BOUND_MAX: i64 = 1 << 24;
+
 const CONV_ATTRS: &[AttrDef] = &[
     a("strides", K::Ints),
     a("pads", K::Ints),
@@ -266,6 +272,7 @@ const CONV_ATTRS: &[AttrDef] = &[
     ad("group", K::Int, D::Int(1)),
     ad("activation", K::Str, D::Str("none")),
     ad("activation_params", K::Floats, D::EmptyFloats),
+    ad("exact_bound", K::Int, D::Absent),
 ];
 const MAX_POOL_ATTRS: &[AttrDef] = &[
     a("kernel_shape", K::Ints),

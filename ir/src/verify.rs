@@ -16,7 +16,7 @@
 //! runs anything. A graph that is not planned carries no annotations and no send/recv.
 
 use crate::graph::{Graph, NodeId, Phase, Placement, ValueDef, ValueId};
-use crate::ops::OpKind;
+use crate::ops::{AttrDefault, OpKind};
 use crate::types::DType;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -149,7 +149,7 @@ impl Verifier<'_> {
             }
         }
         for d in def.attrs {
-            if node.attrs.get(d.name).is_none() {
+            if node.attrs.get(d.name).is_none() && d.default != AttrDefault::Absent {
                 self.node_err(pos, n, format!("missing attribute `{}`", d.name));
             }
         }

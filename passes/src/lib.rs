@@ -9,6 +9,7 @@
 
 pub mod canonicalize;
 pub mod dce;
+pub mod exact_conv;
 pub mod fold_batchnorm;
 pub mod fold_constants;
 pub mod fuse;

@@ -15,6 +15,7 @@ pub static PASSES: &[&PassInfo] = &[
     &crate::fold_batchnorm::INFO,
     &crate::fuse::INFO,
     &crate::insert_boundary::INFO,
+    &crate::exact_conv::INFO,
 ];
 
 /// The pipeline `asplitc MODEL.onnx` runs when `--passes` is not given.

@@ -531,6 +531,13 @@ pub struct QuantWeight {
     pub shape: Vec<usize>,
 }
 
+impl QuantWeight {
+    /// The largest magnitude of the dequantized weights.
+    pub fn dequantized_abs_max(&self) -> f32 {
+        self.params.dequantize(&self.codes, &self.shape).iter().fold(0f32, |m, v| m.max(v.abs()))
+    }
+}
+
 /// The quantized constant behind value `v`, when `v` is the result of a `dequantize` of a
 /// constant i32 tensor with valid parameters.
 pub fn quant_weight(g: &Graph, v: ValueId) -> Option<QuantWeight> {

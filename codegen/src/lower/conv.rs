@@ -221,7 +221,11 @@ pub fn lower_conv<'ctx>(
     let wq = boundary::reads_decoded(g, node, 1)
         .then(|| boundary::quant_weight(g, g.nodes[node].inputs[1]))
         .flatten();
+    let exact_chunk = exact_chunk(cx, g, node, &geo, w.as_deref(), wq.as_ref())?;
     if is_depthwise(&geo) {
+        if exact_chunk.is_some_and(|kc| kc < geo.kernel()) {
+            return Err(cx.unsupported(g, node, "an exact depthwise conv whose sums pass 2^24"));
+        }
         let mut kern = cx.begin_kernel(g, node)?;
         mark_wide(cx, kern.func);
         let wp = match (&w, &wq) {
@@ -330,7 +334,7 @@ pub fn lower_conv<'ctx>(
                     let p = if per_pos { offset(cx, p, pos0)? } else { p };
                     addends.push(Addend { ptr: p, rs, per_column: per_pos, scale: 1.0 });
                 }
-                Ok(Epilogue { alpha: 1.0, addends, act })
+                Ok(Epilogue { alpha: 1.0, addends, act, exact_chunk })
             };
             match col {
                 None => {
@@ -373,6 +377,50 @@ pub fn lower_conv<'ctx>(
         free_workspace(cx, c)?;
     }
     cx.finish_kernel(kern)
+}
+
+/// Partial sums of integers stay exact in f32 up to this magnitude.
+const F32_EXACT: u64 = 1 << 24;
+
+/// For an exact conv (`exact_bound`): the number of `k` steps whose f32 partial sums stay
+/// exact (`2^24 / (exact_bound · max|w|)`, at least 1), after checking that whole sums fit
+/// the i32 accumulators; `None` for an ordinary conv. The weights must be constants (plain or
+/// decoded codes), whose largest magnitude bounds every product.
+fn exact_chunk(
+    cx: &KernelCx<'_, '_>,
+    g: &Graph,
+    node: NodeId,
+    geo: &Geom,
+    w: Option<&[f32]>,
+    wq: Option<&boundary::QuantWeight>,
+) -> Result<Option<u64>, CodegenError> {
+    let Some(bound) = g.nodes[node].attrs.get("exact_bound") else { return Ok(None) };
+    let bound = match bound {
+        asplit_ir::Attr::Int(b) if *b >= 1 => *b as u64,
+        other => return Err(cx.invalid(g, node, format!("exact_bound = {other:?}"))),
+    };
+    let w_max = match (w, wq) {
+        (Some(w), _) => w.iter().fold(0f32, |m, v| m.max(v.abs())),
+        (None, Some(q)) => q.dequantized_abs_max(),
+        (None, None) => {
+            return Err(cx.unsupported(g, node, "an exact conv with run-time weights"));
+        }
+    };
+    let w_max = (w_max.ceil() as u64).max(1);
+    let per_output = (geo.c / geo.group.max(1)) * geo.kernel();
+    if bound.saturating_mul(w_max) > F32_EXACT
+        || bound.saturating_mul(w_max).saturating_mul(per_output) >= 1 << 31
+    {
+        return Err(cx.unsupported(
+            g,
+            node,
+            format!(
+                "an exact conv whose products may pass 2^24 or sums 2^31 ({per_output} \
+                 products of at most {bound}·{w_max})"
+            ),
+        ));
+    }
+    Ok(Some((F32_EXACT / (bound * w_max)).max(1)))
 }
 
 /// True when `geo` is a 2-d depthwise convolution (one input and one output channel per
@@ -802,7 +850,12 @@ pub fn lower_conv_transpose<'ctx>(
                 ks: a_ks,
             };
             let b = BOperand { ptr: xg, origin_cs: 1, ks: pin, padded: false };
-            let epi = Epilogue { alpha: 1.0, addends: Vec::new(), act: Activation::None };
+            let epi = Epilogue {
+                alpha: 1.0,
+                addends: Vec::new(),
+                act: Activation::None,
+                exact_chunk: None,
+            };
             emit_matmul(cx, (rows, pin, cg), a, b, COperand { ptr: col, ldc: pin }, &epi, tiling)?;
             let ych =
                 cx.builder.build_int_nuw_add(mul(cx, img, geo_r.m)?, mul(cx, gi, mg)?, "ych")?;

@@ -180,7 +180,7 @@ pub fn lower_gemm<'ctx>(
         let ptr = kern.operand(cx, 2)?;
         addends.push(Addend { ptr, rs: st[0], per_column: st[1] != 0, scale: beta });
     }
-    let epi = Epilogue { alpha, addends, act };
+    let epi = Epilogue { alpha, addends, act, exact_chunk: None };
     let y = kern.result(0)?;
     emit_matmul(cx, (m, n, k), a, b, COperand { ptr: y, ldc: n }, &epi, tiling)?;
     if let Some(t) = workspace {
@@ -404,7 +404,7 @@ pub fn lower_matmul<'ctx>(
             let ptr = offset(cx, p, bio)?;
             addends.push(Addend { ptr, rs: st[nbd], per_column: st[nbd + 1] != 0, scale: 1.0 });
         }
-        let epi = Epilogue { alpha: 1.0, addends, act };
+        let epi = Epilogue { alpha: 1.0, addends, act, exact_chunk: None };
         let c = COperand { ptr: offset(cx, y_ptr, yo)?, ldc: n };
         emit_matmul(cx, (rows, n, k), a, b, c, &epi, tiling)
     };

@@ -85,6 +85,11 @@ pub struct Epilogue<'ctx> {
     pub addends: Vec<Addend<'ctx>>,
     /// Activation applied last.
     pub act: Activation,
+    /// Exact accumulation of integer operands (`conv`'s `exact_bound`): the `k` loop runs in
+    /// chunks of at most this many steps, each summed in f32 (exact while every partial sum
+    /// stays below 2^24, which the caller guarantees), converted to i32 and added; the i32
+    /// total becomes f32 once, before the rest of the epilogue. `None`: plain f32 sums.
+    pub exact_chunk: Option<u64>,
 }
 
 /// Tile shape and cache blocking of one product.
@@ -310,15 +315,74 @@ fn emit_tile<'ctx>(
     c: &COperand<'ctx>,
     epi: &Epilogue<'ctx>,
 ) -> Result<(), CodegenError> {
-    let vl = cx.lanes as u64;
     let vt = cx.f32_vec(cx.lanes);
     let a0 = offset2(cx, a.ptr, (i0, a.origin_rs), (i0, 0))?;
     let b0 = offset2(cx, b.ptr, (j0, b.origin_cs), (j0, 0))?;
     let n_acc = (t.rows * t.nv) as usize;
     let zero: BasicValueEnum = vt.const_zero().into();
-    let mut acc: Vec<BasicValueEnum<'ctx>> = vec![zero; n_acc];
+    let ops = TileOperands { a0, a, b0, b };
+    let acc = match epi.exact_chunk {
+        Some(kc) if kc < k => emit_exact_k(cx, t, k, kc, &ops)?,
+        _ => emit_k_loop(cx, t, (0, k), &ops, vec![zero; n_acc])?,
+    };
+    emit_epilogue(cx, t, (i0, j0), &acc, c, epi)
+}
+
+/// A tile's operands at its origin.
+struct TileOperands<'a, 'ctx> {
+    a0: PointerValue<'ctx>,
+    a: &'a AOperand<'ctx>,
+    b0: PointerValue<'ctx>,
+    b: &'a BOperand<'ctx>,
+}
+
+/// The exact `k` loop: chunks of `kc` steps summed in f32 from zero, each converted to i32
+/// and added to i32 accumulators; the totals as f32. Chunks are unrolled (`k` and `kc` are
+/// static; the caller keeps their number small).
+fn emit_exact_k<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    t: TileShape,
+    k: u64,
+    kc: u64,
+    ops: &TileOperands<'_, 'ctx>,
+) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    let n_acc = (t.rows * t.nv) as usize;
+    let vt = cx.f32_vec(cx.lanes);
+    let it = cx.ctx.i32_type().vec_type(cx.lanes);
+    let mut total: Vec<inkwell::values::VectorValue<'ctx>> = vec![it.const_zero(); n_acc];
+    let mut k0 = 0;
+    while k0 < k {
+        let len = kc.min(k - k0);
+        let zero: BasicValueEnum = vt.const_zero().into();
+        let part = emit_k_loop(cx, t, (k0, len), ops, vec![zero; n_acc])?;
+        for (sum, p) in total.iter_mut().zip(&part) {
+            let p = cx.builder.build_float_to_signed_int(p.into_vector_value(), it, "chunk")?;
+            *sum = cx.builder.build_int_add(*sum, p, "isum")?;
+        }
+        k0 += len;
+    }
+    total
+        .into_iter()
+        .map(|s| Ok(cx.builder.build_signed_int_to_float(s, vt, "exact")?.into()))
+        .collect()
+}
+
+/// The `k` loop over steps `k0 .. k0 + len` with the accumulators in registers, starting
+/// from `init`; returns the accumulators after the last step.
+fn emit_k_loop<'ctx>(
+    cx: &mut KernelCx<'_, 'ctx>,
+    t: TileShape,
+    (k0, len): (u64, u64),
+    ops: &TileOperands<'_, 'ctx>,
+    init: Vec<BasicValueEnum<'ctx>>,
+) -> Result<Vec<BasicValueEnum<'ctx>>, CodegenError> {
+    let (a, b) = (ops.a, ops.b);
+    let vl = cx.lanes as u64;
+    let vt = cx.f32_vec(cx.lanes);
+    let n_acc = (t.rows * t.nv) as usize;
+    let mut acc = init;
     let b_last = if b.padded { vl } else { t.last };
-    if k > 0 {
+    if len > 0 {
         let func = cx.current_function()?;
         let pre = cx.current_block()?;
         let body = cx.ctx.append_basic_block(func, "tile.k");
@@ -326,7 +390,7 @@ fn emit_tile<'ctx>(
         cx.builder.build_unconditional_branch(body)?;
         cx.builder.position_at_end(body);
         let kphi = cx.builder.build_phi(cx.i64_type(), "k")?;
-        kphi.add_incoming(&[(&cx.i64(0), pre)]);
+        kphi.add_incoming(&[(&cx.i64(k0), pre)]);
         let kv = kphi.as_basic_value().into_int_value();
         let mut phis = Vec::with_capacity(n_acc);
         for v in &acc {
@@ -334,14 +398,14 @@ fn emit_tile<'ctx>(
             p.add_incoming(&[(v, pre)]);
             phis.push(p);
         }
-        let bk = fptr(cx, b0, affine(cx, kv, b.ks, 0)?)?;
+        let bk = fptr(cx, ops.b0, affine(cx, kv, b.ks, 0)?)?;
         let mut bv = Vec::with_capacity(t.nv as usize);
         for v in 0..t.nv {
             let p = fptr(cx, bk, cx.i64(v * vl))?;
             let valid = if v + 1 == t.nv { b_last } else { vl };
             bv.push(load_vec(cx, p, valid)?);
         }
-        let ak = fptr(cx, a0, affine(cx, kv, a.ks, 0)?)?;
+        let ak = fptr(cx, ops.a0, affine(cx, kv, a.ks, 0)?)?;
         let mut next = Vec::with_capacity(n_acc);
         for r in 0..t.rows {
             let s = load_splat(cx, fptr(cx, ak, cx.i64(r * a.rs))?)?;
@@ -357,12 +421,13 @@ fn emit_tile<'ctx>(
         }
         let kn = cx.builder.build_int_nuw_add(kv, cx.i64(1), "k.next")?;
         kphi.add_incoming(&[(&kn, latch)]);
-        let more = cx.builder.build_int_compare(IntPredicate::ULT, kn, cx.i64(k), "k.more")?;
+        let end = cx.i64(k0 + len);
+        let more = cx.builder.build_int_compare(IntPredicate::ULT, kn, end, "k.more")?;
         cx.builder.build_conditional_branch(more, body, exit)?;
         cx.builder.position_at_end(exit);
         acc = next;
     }
-    emit_epilogue(cx, t, (i0, j0), &acc, c, epi)
+    Ok(acc)
 }
 
 /// Scales, adds the addends, applies the activation and stores a tile's accumulators.

@@ -108,7 +108,10 @@ fn apply<'ctx>(
             if !d.is_float() {
                 return Err(cx.unsupported(g, n, format!("dtype {d}")));
             }
-            narrow(cx, cx.fmuladd(x, s, t)?, d)
+            // `x·s`, rounded, then `+ t`: the interpreter's two steps, bit for bit (an FMA
+            // would round once and differ in the last place, which can flip a code of an
+            // exact edge layer's rescale).
+            narrow(cx, math::add(cx, math::mul(cx, x, s)?, t)?, d)
         }
         _ => {
             let mut acc = vals.first().copied().ok_or_else(|| cx.invalid(g, n, "no operands"))?;

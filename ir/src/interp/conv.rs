@@ -10,10 +10,11 @@
 
 use super::common::{
     elems, expect_shape, input, invalid, make, next_index, numel, opt_input, real_dtype,
-    spatial_list, strides, KResult, Real,
+    spatial_list, strides, via_cast, KResult, Real,
 };
 use super::matmul::gemm_strided;
 use super::{EvalCx, InterpError};
+use crate::types::DType;
 use std::ops::Range;
 
 /// Target number of elements of one im2col tile (4 MiB of f32).
@@ -302,6 +303,30 @@ fn conv_t<T: Real>(cx: &EvalCx) -> KResult {
     add_bias(cx, &mut y, g.m, cols)?;
     let shape = [&[g.n, g.m][..], &g.out_sp].concat();
     Ok(vec![make(cx, shape, T::wrap(y))?])
+}
+
+/// `conv` with `exact_bound`: the operands hold integers, `|x| ≤ exact_bound`; every output
+/// is the exact sum of its products rounded once to f32. The sums run in f64, where every
+/// partial sum is an integer below 2^53 (checked), so the summation order does not matter and
+/// any implementation that sums exactly (the generated code sums chunks in f32 and i32) gets
+/// the same bits.
+pub fn conv_exact(cx: &EvalCx) -> KResult {
+    let bound = cx.attrs.int("exact_bound")?;
+    let (x, w) = (elems::<f32>(cx, 0)?, elems::<f32>(cx, 1)?);
+    let not_int = |v: &f32| v.fract() != 0.0;
+    if let Some(v) = x.iter().find(|v| not_int(v) || v.abs() > bound as f32) {
+        return Err(invalid(cx, format!("operand `x` holds {v}, not an integer within ±{bound}")));
+    }
+    if let Some(v) = w.iter().find(|v| not_int(v) || v.abs() > (1u32 << 24) as f32) {
+        return Err(invalid(cx, format!("operand `w` holds {v}, not an integer within ±2^24")));
+    }
+    let w_shape = input(cx, 1)?.shape();
+    let per_output: usize = w_shape.iter().skip(1).product();
+    let w_max = w.iter().fold(0f64, |m, v| m.max(v.abs() as f64));
+    if per_output as f64 * bound as f64 * w_max >= (1u64 << 53) as f64 {
+        return Err(invalid(cx, "the exact sums could exceed 2^53"));
+    }
+    via_cast(cx, DType::F32, DType::F64, conv)
 }
 
 /// Transposed convolution.

@@ -15,8 +15,12 @@ use crate::attr::Attrs;
 use crate::ops::OpKind;
 use crate::tensor::Tensor;
 
-/// Convolution (with its bias), then `+ skip` (when given) and its fused activation.
+/// Convolution (with its bias), then `+ skip` (when given) and its fused activation; an
+/// exact convolution (`exact_bound`, which has neither) runs [`conv_k::conv_exact`].
 pub fn conv(cx: &EvalCx) -> KResult {
+    if cx.attrs.get("exact_bound").is_some() {
+        return conv_k::conv_exact(cx);
+    }
     with_epilogue(cx, conv_k::conv, opt_input(cx, 3))
 }
 

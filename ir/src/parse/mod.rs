@@ -20,7 +20,7 @@ mod literal;
 
 use crate::attr::Attrs;
 use crate::graph::{Graph, ValueId};
-use crate::ops::{OpDef, OpKind, OPS};
+use crate::ops::{AttrDefault, OpDef, OpKind, OPS};
 use crate::quant::QuantParams;
 use crate::types::{DType, TensorType};
 use lex::{Lexer, Tok, Token};
@@ -663,6 +663,7 @@ impl<'a> Parser<'a> {
             if attrs.get(a.name).is_none() {
                 match a.default.value() {
                     Some(v) => attrs.set(a.name, v),
+                    None if a.default == AttrDefault::Absent => {}
                     None => missing.push(a),
                 }
             }

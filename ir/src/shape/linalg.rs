@@ -7,7 +7,8 @@
 //! cannot overflow. Nothing here computes values.
 
 use super::{broadcast_shapes, broadcasts_to, ShapeCx, ShapeError, ShapeResult};
-use crate::types::TensorType;
+use crate::ops::EXACT_BOUND_MAX;
+use crate::types::{DType, TensorType};
 
 /// The resolved window attributes of a convolution or pooling op, one entry per spatial
 /// axis (`pads` holds begins then ends).
@@ -140,6 +141,32 @@ fn check_activation(cx: &ShapeCx) -> Result<(), ShapeError> {
     crate::activation::Activation::from_attrs(cx.attrs).map(|_| ()).map_err(|e| cx.err(e))
 }
 
+/// conv's `exact_bound` when present (absent: an ordinary convolution): in
+/// 1..=[`EXACT_BOUND_MAX`], on f32 operands, with no `b`, `skip` or activation (the exact sum
+/// of integer products is rescaled by a separate op).
+fn check_exact(cx: &ShapeCx, x: &TensorType) -> Result<(), ShapeError> {
+    if cx.attrs.get("exact_bound").is_none() {
+        return Ok(());
+    }
+    let bound = cx.attrs.int("exact_bound")?;
+    if !(1..=EXACT_BOUND_MAX).contains(&bound) {
+        return Err(
+            cx.err(format!("attribute `exact_bound` = {bound} is outside 1..={EXACT_BOUND_MAX}"))
+        );
+    }
+    if x.dtype != DType::F32 {
+        return Err(cx.err(format!("an exact conv takes f32 operands, `x` is {}", x.dtype)));
+    }
+    if cx.opt_input(2).is_some() || cx.opt_input(3).is_some() {
+        return Err(cx.err("an exact conv takes no `b` or `skip` (rescale the exact sum first)"));
+    }
+    let act = crate::activation::Activation::from_attrs(cx.attrs).map_err(|e| cx.err(e))?;
+    if act != crate::activation::Activation::None {
+        return Err(cx.err("an exact conv takes no activation (rescale the exact sum first)"));
+    }
+    Ok(())
+}
+
 /// `conv`: `x` [N, C, D…], `w` [M, C/group, K…], optional `b` [M] and `skip` (broadcast to
 /// the result) → [N, M, O…] with
 /// O = floor((D + pad_begin + pad_end − dilation·(K−1) − 1) / stride) + 1.
@@ -167,6 +194,7 @@ pub fn conv(cx: &ShapeCx) -> ShapeResult {
     }
     check_bias(cx, m)?;
     check_activation(cx)?;
+    check_exact(cx, x)?;
     let win = Window::read(cx, dims.len())?;
     let mut out = vec![n, m];
     for (i, (&d, &k)) in dims.iter().zip(kernel).enumerate() {

@@ -1,0 +1,251 @@
+//! Exact convolutions (`conv` with `exact_bound`, made by the `exact-conv` pass) compiled
+//! against the reference interpreter, bit for bit, and against the exact integer sums
+//! computed here in i64: 1×1 (the input read in place), 3×3 padded and strided (im2col),
+//! grouped and depthwise, with codes at their extremes so that whole sums pass 2^24 and the
+//! generated code must sum in exact f32 chunks and i32 (8-bit codes, up to 2,304 products per
+//! output), and with weights both as bit-packed codes (`dequantize` of constant codes) and as
+//! plain integer-valued f32 constants. Also: a conv whose sums could pass 2^31 is refused at
+//! compile time, not miscomputed.
+
+use asplit_codegen::testing::{run_jit, tensor_bytes};
+use asplit_ir::quant::{QuantParams, Scheme};
+use asplit_ir::shape::quant::params_to_attrs;
+use asplit_ir::{Attr, Attrs, DType, Graph, OpKind, Tensor, TensorData, TensorType};
+
+/// A small xorshift generator (deterministic, seeded).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in `lo..=hi`; when `extreme`, `hi` three times in four (so sums of products
+    /// approach their worst case instead of cancelling).
+    fn code(&mut self, lo: i32, hi: i32, extreme: bool) -> i32 {
+        if extreme && self.next() % 4 != 0 {
+            return hi;
+        }
+        lo + (self.next() % (hi - lo + 1) as u64) as i32
+    }
+}
+
+/// One exact conv case.
+struct Case {
+    name: &'static str,
+    x: [usize; 4],
+    w: [usize; 4],
+    pads: i64,
+    stride: i64,
+    group: i64,
+    /// Weights as `dequantize(const codes)` (else integer-valued f32 constants).
+    packed: bool,
+    /// Codes at the ends of their ranges (sums near the worst case).
+    extreme: bool,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "1x1",
+        x: [1, 64, 7, 9],
+        w: [24, 64, 1, 1],
+        pads: 0,
+        stride: 1,
+        group: 1,
+        packed: true,
+        extreme: false,
+    },
+    Case {
+        name: "3x3 pad",
+        x: [1, 16, 9, 11],
+        w: [10, 16, 3, 3],
+        pads: 1,
+        stride: 1,
+        group: 1,
+        packed: true,
+        extreme: false,
+    },
+    Case {
+        name: "3x3 chunked",
+        x: [1, 256, 6, 7],
+        w: [20, 256, 3, 3],
+        pads: 1,
+        stride: 1,
+        group: 1,
+        packed: true,
+        extreme: true,
+    },
+    Case {
+        name: "3x3 stride 2 f32 weights",
+        x: [2, 96, 9, 9],
+        w: [17, 96, 3, 3],
+        pads: 1,
+        stride: 2,
+        group: 1,
+        packed: false,
+        extreme: true,
+    },
+    Case {
+        name: "1x1 chunked",
+        x: [1, 1024, 5, 5],
+        w: [9, 1024, 1, 1],
+        pads: 0,
+        stride: 1,
+        group: 1,
+        packed: true,
+        extreme: true,
+    },
+    Case {
+        name: "grouped",
+        x: [1, 32, 8, 8],
+        w: [16, 8, 3, 3],
+        pads: 1,
+        stride: 1,
+        group: 4,
+        packed: true,
+        extreme: true,
+    },
+    Case {
+        name: "depthwise",
+        x: [1, 24, 10, 10],
+        w: [24, 1, 3, 3],
+        pads: 1,
+        stride: 1,
+        group: 24,
+        packed: true,
+        extreme: true,
+    },
+];
+
+/// `dequantize(codes) {scale = 1}` of `bits`-bit codes: exactly `q − zp`.
+fn unit_params(bits: u8, scheme: Scheme, zero_point: i32, channels: Option<usize>) -> QuantParams {
+    let n = channels.unwrap_or(1);
+    QuantParams {
+        bits,
+        scheme,
+        scale: vec![1.0; n],
+        zero_point: vec![zero_point; n],
+        axis: channels.map(|_| 0),
+    }
+}
+
+/// The graph `conv(dequantize(xq), W) {exact_bound}` with u8 activation codes (zero point
+/// `zx`) and i8 weight codes; returns it with its input and the weights as i64.
+fn build(c: &Case, seed: u64, zx: i32) -> (Graph, Tensor, Vec<i64>) {
+    let mut rng = Rng(seed);
+    let xp = unit_params(8, Scheme::Asymmetric, zx, None);
+    let wp = unit_params(8, Scheme::Symmetric, 0, Some(c.w[0]));
+    let xn: usize = c.x.iter().product();
+    let wn: usize = c.w.iter().product();
+    let xq: Vec<i32> = (0..xn).map(|_| rng.code(0, 255, c.extreme)).collect();
+    let wq: Vec<i32> = (0..wn).map(|_| rng.code(-127, 127, c.extreme)).collect();
+    let mut g = Graph::new("exact");
+    let xv = g.add_input(Some("xq".into()), TensorType::new(DType::I32, c.x.to_vec()));
+    let xd = g.add_node(OpKind::Dequantize, params_to_attrs(&xp), vec![xv]).expect("types");
+    let w = if c.packed {
+        let codes = Tensor::new(c.w.to_vec(), TensorData::I32(wq.clone())).expect("codes");
+        let cv = g.add_const(codes);
+        let d = g.add_node(OpKind::Dequantize, params_to_attrs(&wp), vec![cv]).expect("types");
+        g.nodes[d].outputs[0]
+    } else {
+        let vals = wq.iter().map(|&q| q as f32).collect();
+        g.add_const(Tensor::from_f32(c.w.to_vec(), vals).expect("w"))
+    };
+    let bound = (255 - zx).max(zx) as i64;
+    let attrs = Attrs::new()
+        .with("pads", Attr::Ints(vec![c.pads; 4]))
+        .with("strides", Attr::Ints(vec![c.stride; 2]))
+        .with("dilations", Attr::Ints(vec![1; 2]))
+        .with("group", Attr::Int(c.group))
+        .with("exact_bound", Attr::Int(bound));
+    let x = g.nodes[xd].outputs[0];
+    let n = g.add_node(OpKind::Conv, OpKind::Conv.def().with_defaults(attrs), vec![x, w]);
+    g.outputs.push(g.nodes[n.expect("types")].outputs[0]);
+    asplit_ir::verify::verify(&g).expect("verifies");
+    let input = Tensor::new(c.x.to_vec(), TensorData::I32(xq)).expect("x");
+    (g, input, wq.iter().map(|&q| q as i64).collect())
+}
+
+/// The exact sums of `c` in i64 (direct loops), rounded once to f32.
+fn exact_sums(c: &Case, x: &[i32], zx: i32, w: &[i64]) -> Vec<f32> {
+    let [n, ch, h, wd] = c.x;
+    let [m, cg, kh, kw] = c.w;
+    let (s, p) = (c.stride as usize, c.pads as usize);
+    let (oh, ow) = ((h + 2 * p - kh) / s + 1, (wd + 2 * p - kw) / s + 1);
+    let mg = m / c.group as usize;
+    let mut out = Vec::with_capacity(n * m * oh * ow);
+    for b in 0..n {
+        for o in 0..m {
+            let gi = o / mg;
+            for y in 0..oh {
+                for xo in 0..ow {
+                    let mut acc = 0i64;
+                    for ci in 0..cg {
+                        let cin = gi * cg + ci;
+                        for (ky, kx) in (0..kh).flat_map(|a| (0..kw).map(move |b| (a, b))) {
+                            let (iy, ix) =
+                                ((y * s + ky) as i64 - p as i64, (xo * s + kx) as i64 - p as i64);
+                            if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
+                                continue;
+                            }
+                            let xi = x[((b * ch + cin) * h + iy as usize) * wd + ix as usize] - zx;
+                            acc += xi as i64 * w[((o * cg + ci) * kh + ky) * kw + kx];
+                        }
+                    }
+                    out.push(acc as f32);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn exact_convs_match_the_interpreter_and_the_integer_sums_bit_for_bit() {
+    let mut beyond_f32 = 0;
+    for (i, c) in CASES.iter().enumerate() {
+        for zx in [0, 128] {
+            let (g, input, w) = build(c, 11 + i as u64, zx);
+            let what = format!("{} (zero point {zx})", c.name);
+            let want = asplit_ir::interp::run(&g, std::slice::from_ref(&input))
+                .unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+            let got = run_jit(&g, std::slice::from_ref(&input))
+                .unwrap_or_else(|e| panic!("{what}: compiled: {e}"));
+            assert_eq!(
+                tensor_bytes(&want[0]),
+                tensor_bytes(&got[0]),
+                "{what}: interpreter vs compiled"
+            );
+            let TensorData::I32(x) = input.data() else { unreachable!("codes are i32") };
+            let sums = exact_sums(c, x, zx, &w);
+            let got = got[0].as_f32().expect("f32 result");
+            assert_eq!(sums.len(), got.len(), "{what}");
+            if let Some(k) = (0..sums.len()).find(|&k| sums[k].to_bits() != got[k].to_bits()) {
+                panic!("{what}: output {k} is {}, the exact sum rounds to {}", got[k], sums[k]);
+            }
+            beyond_f32 += sums.iter().filter(|s| s.abs() > (1 << 24) as f32).count();
+        }
+    }
+    // The extreme cases really leave f32's exact range (or the chunking was never tested).
+    assert!(beyond_f32 > 100, "only {beyond_f32} sums beyond 2^24");
+}
+
+#[test]
+fn an_exact_conv_whose_sums_could_pass_2_pow_31_is_refused() {
+    // 255 · 127 · (9 · 8192) ≈ 2.4e9 > 2^31: the i32 accumulators could overflow.
+    let c = Case {
+        name: "huge",
+        x: [1, 8192, 3, 3],
+        w: [1, 8192, 3, 3],
+        pads: 0,
+        stride: 1,
+        group: 1,
+        packed: true,
+        extreme: false,
+    };
+    let (g, input, _) = build(&c, 3, 0);
+    let err = run_jit(&g, &[input]).expect_err("refused");
+    assert!(err.to_string().contains("2^31"), "{err}");
+}
