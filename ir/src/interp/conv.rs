@@ -694,6 +694,52 @@ mod tests {
         check_conv_transpose(p, &[0], 90);
     }
 
+    /// A 1×1 conv over `k` channels of `x`s and `w`s, with `exact_bound`.
+    fn exact_case(x: Vec<f32>, w: Vec<f32>, bound: i64) -> Result<f32, crate::interp::InterpError> {
+        let k = x.len();
+        let p = P {
+            x: vec![1, k, 1, 1],
+            w: vec![1, k, 1, 1],
+            strides: vec![1, 1],
+            dil: vec![1, 1],
+            pads: vec![0; 4],
+            group: 1,
+        };
+        let mut a = attrs_of(&p, None);
+        a.set("exact_bound", Attr::Int(bound));
+        let (xt, wt) = (f32t(&p.x, &x), f32t(&p.w, &w));
+        let outs = [crate::types::TensorType::new(DType::F32, vec![1, 1, 1, 1])];
+        let y = try_run(OpKind::Conv, &a, &[&xt, &wt], &outs)?;
+        Ok(vals(&y[0])[0])
+    }
+
+    #[test]
+    fn exact_conv_sums_exactly_and_rounds_once() {
+        // 2^24 + 1 + 1: in f32, left to right, each +1 is lost (2^24 + 1 rounds to 2^24);
+        // the exact sum 2^24 + 2 is representable.
+        let big = (1u32 << 24) as f32;
+        let got = exact_case(vec![big, 1.0, 1.0], vec![1.0, 1.0, 1.0], 1 << 24).expect("runs");
+        assert_eq!(got, big + 2.0);
+        let plain = big + 1.0 + 1.0;
+        assert_ne!(plain, got, "f32 summation loses the ones");
+        // 255 · 127 · 600 products: the exact total, rounded once.
+        let got = exact_case(vec![255.0; 600], vec![127.0; 600], 255).expect("runs");
+        assert_eq!(got, (255i64 * 127 * 600) as f32);
+    }
+
+    #[test]
+    fn exact_conv_rejects_operands_that_are_not_bounded_integers() {
+        for (x, w, what) in [
+            (vec![1.5, 2.0], vec![1.0, 1.0], "not an integer"),
+            (vec![300.0, 2.0], vec![1.0, 1.0], "within ±255"),
+            (vec![f32::NAN, 2.0], vec![1.0, 1.0], "not an integer"),
+            (vec![1.0, 2.0], vec![0.25, 1.0], "`w` holds 0.25"),
+        ] {
+            let err = exact_case(x, w, 255).expect_err("rejected").to_string();
+            assert!(err.contains(what), "{err}");
+        }
+    }
+
     #[test]
     fn conv_in_f64_agrees_with_f32() {
         let p = P {

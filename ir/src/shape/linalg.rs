@@ -370,6 +370,21 @@ mod tests {
     }
 
     #[test]
+    fn exact_conv_takes_a_bound_and_no_epilogue() {
+        let a = |bound: i64| {
+            conv_attrs(&[1, 1], &[0; 4], &[1, 1], 1).with("exact_bound", Attr::Int(bound))
+        };
+        let (x, w) = (f(&[1, 4, 5, 5]), f(&[2, 4, 1, 1]));
+        assert_eq!(shape_of(OpKind::Conv, &[x.clone(), w.clone()], a(255)), vec![1, 2, 5, 5]);
+        expect_err(OpKind::Conv, &[x.clone(), w.clone()], a(0), &["exact_bound", "outside"]);
+        expect_err(OpKind::Conv, &[x.clone(), w.clone(), f(&[2])], a(255), &["no `b` or `skip`"]);
+        let relu = a(255).with("activation", Attr::Str("relu".into()));
+        expect_err(OpKind::Conv, &[x, w], relu, &["no activation"]);
+        let (x, w) = (t(DType::F64, &[1, 4, 5, 5]), t(DType::F64, &[2, 4, 1, 1]));
+        expect_err(OpKind::Conv, &[x, w], a(255), &["f32 operands"]);
+    }
+
+    #[test]
     fn conv_grouped_dilated_asymmetric_1d_3d() {
         // Depthwise 3x3, dilation 2, asymmetric pads: (10 + 1 + 2 - 5) / 1 + 1 = 9.
         let a = conv_attrs(&[1, 2], &[1, 0, 2, 0], &[2, 2], 32);
