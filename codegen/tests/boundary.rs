@@ -16,21 +16,8 @@ use inkwell::context::Context;
 
 const BITS: [u8; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 12, 16];
 
-/// A small xorshift generator (deterministic, seeded).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Uniform in `lo..=hi`.
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-}
+mod common;
+use common::Rng;
 
 /// Parameters of `bits`/`scheme` for a tensor of `shape`, per tensor or per `axis`, with
 /// seeded scales (a power of two among them, so ties are exact) and zero points.

@@ -12,24 +12,16 @@ use asplit_ir::quant::{QuantParams, Scheme};
 use asplit_ir::shape::quant::params_to_attrs;
 use asplit_ir::{Attr, Attrs, DType, Graph, OpKind, Tensor, TensorData, TensorType};
 
-/// A small xorshift generator (deterministic, seeded).
-struct Rng(u64);
+mod common;
+use common::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+/// A code in `lo..=hi`; when `extreme`, `hi` three times in four (so sums of
+/// products approach their worst case instead of cancelling).
+fn code(rng: &mut Rng, lo: i32, hi: i32, extreme: bool) -> i32 {
+    if extreme && !rng.next().is_multiple_of(4) {
+        return hi;
     }
-    /// Uniform in `lo..=hi`; when `extreme`, `hi` three times in four (so sums of products
-    /// approach their worst case instead of cancelling).
-    fn code(&mut self, lo: i32, hi: i32, extreme: bool) -> i32 {
-        if extreme && self.next() % 4 != 0 {
-            return hi;
-        }
-        lo + (self.next() % (hi - lo + 1) as u64) as i32
-    }
+    rng.int(lo as i64, hi as i64) as i32
 }
 
 /// One exact conv case.
@@ -139,8 +131,8 @@ fn build(c: &Case, seed: u64, zx: i32) -> (Graph, Tensor, Vec<i64>) {
     let wp = unit_params(8, Scheme::Symmetric, 0, Some(c.w[0]));
     let xn: usize = c.x.iter().product();
     let wn: usize = c.w.iter().product();
-    let xq: Vec<i32> = (0..xn).map(|_| rng.code(0, 255, c.extreme)).collect();
-    let wq: Vec<i32> = (0..wn).map(|_| rng.code(-127, 127, c.extreme)).collect();
+    let xq: Vec<i32> = (0..xn).map(|_| code(&mut rng, 0, 255, c.extreme)).collect();
+    let wq: Vec<i32> = (0..wn).map(|_| code(&mut rng, -127, 127, c.extreme)).collect();
     let mut g = Graph::new("exact");
     let xv = g.add_input(Some("xq".into()), TensorType::new(DType::I32, c.x.to_vec()));
     let xd = g.add_node(OpKind::Dequantize, params_to_attrs(&xp), vec![xv]).expect("types");

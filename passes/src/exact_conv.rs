@@ -105,7 +105,7 @@ pub fn exact_conv(g: &mut Graph) -> Result<ExactStats, PassError> {
             continue;
         };
         let start = g.order.len();
-        let y = plan.emit(g, n).map_err(|e| PassError::Failed { message: format!("{e}") })?;
+        let y = plan.emit(g, n).map_err(|e| PassError::Failed { message: e })?;
         let new: Vec<NodeId> = g.order.drain(start..).collect();
         for &m in &new {
             g.placement.insert(m, Placement::Edge);
@@ -165,8 +165,7 @@ impl Plan {
             .unwrap_or(0)
             .max(1);
         let per_output: i64 = w_shape.iter().skip(1).product::<usize>() as i64;
-        if bound < 1
-            || bound > EXACT_BOUND_MAX
+        if !(1..=EXACT_BOUND_MAX).contains(&bound)
             || bound * w_max > EXACT_BOUND_MAX
             || bound * w_max * per_output >= 1 << 31
         {
