@@ -241,3 +241,47 @@ fn an_exact_conv_whose_sums_could_pass_2_pow_31_is_refused() {
     let err = run_jit(&g, &[input]).expect_err("refused");
     assert!(err.to_string().contains("2^31"), "{err}");
 }
+
+/// `quantize(x)` read only by the unit-scale `dequantize` of an exact conv (what `exact-conv`
+/// leaves behind): fused, so the quantize kernel writes `q − zp` as f32 for the conv in place,
+/// and the whole chain is still bit-identical with the interpreter.
+#[test]
+fn a_quantize_read_by_an_exact_conv_is_fused_and_exact() {
+    let (c, k, m) = (32, 3, 12);
+    let x_shape = vec![1, c, 9, 9];
+    let own = QuantParams {
+        bits: 8,
+        scheme: Scheme::Asymmetric,
+        scale: vec![0.013],
+        zero_point: vec![7],
+        axis: None,
+    };
+    let unit = QuantParams { scale: vec![1.0], ..own.clone() };
+    let mut g = Graph::new("fused");
+    let xv = g.add_input(Some("x".into()), TensorType::new(DType::F32, x_shape.clone()));
+    let q = g.add_node(OpKind::Quantize, params_to_attrs(&own), vec![xv]).expect("types");
+    let qv = g.nodes[q].outputs[0];
+    let xd = g.add_node(OpKind::Dequantize, params_to_attrs(&unit), vec![qv]).expect("types");
+    let mut rng = Rng(7);
+    let wq: Vec<f32> = (0..m * c * k * k).map(|_| rng.int(-127, 127) as f32).collect();
+    let w = g.add_const(Tensor::from_f32(vec![m, c, k, k], wq).expect("w"));
+    let attrs = Attrs::new()
+        .with("pads", Attr::Ints(vec![1; 4]))
+        .with("strides", Attr::Ints(vec![1; 2]))
+        .with("dilations", Attr::Ints(vec![1; 2]))
+        .with("exact_bound", Attr::Int(248));
+    let e = g.add_node(
+        OpKind::Conv,
+        OpKind::Conv.def().with_defaults(attrs),
+        vec![g.nodes[xd].outputs[0], w],
+    );
+    g.outputs.push(g.nodes[e.expect("types")].outputs[0]);
+    asplit_ir::verify::verify(&g).expect("verifies");
+    assert!(asplit_codegen::lower::boundary::fake_quant_fused(&g, q), "the quantize is fused");
+    let n: usize = x_shape.iter().product();
+    let x =
+        Tensor::from_f32(x_shape, asplit_ir::tensor::seeded_uniform(3, n, -0.5, 3.5)).expect("x");
+    let want = asplit_ir::interp::run(&g, std::slice::from_ref(&x)).expect("interpreter");
+    let got = run_jit(&g, std::slice::from_ref(&x)).expect("compiled");
+    assert_eq!(tensor_bytes(&want[0]), tensor_bytes(&got[0]), "interpreter vs compiled");
+}

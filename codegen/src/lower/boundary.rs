@@ -141,7 +141,14 @@ pub fn lower_quantize<'ctx>(
     let p = node_params(cx, g, n)?;
     let shape = g.ty(g.nodes[n].inputs[0]).shape.clone();
     let (lo, hi) = (f64::from(p.qmin()), f64::from(p.qmax()));
-    let fused = fake_quant_fused(g, n);
+    // Fused: store the readers' dequantized values (their scale when it differs: per tensor).
+    let fused = fused_reader_params(g, n).map(|r| {
+        (r != p).then(|| {
+            let s = cx.f32_type().const_float(f64::from(r.scale.first().copied().unwrap_or(1.0)));
+            let z = r.zero_point.first().copied().unwrap_or(0);
+            (s, cx.ctx.i32_type().const_int(z as u64, true))
+        })
+    });
     let mut k = cx.begin_kernel(g, n)?;
     let x = k.operand(cx, 0)?;
     let y = k.result(0)?;
@@ -156,8 +163,9 @@ pub fn lower_quantize<'ctx>(
         let q = math::add(cx, q, zf.into())?;
         let q = math::clamp(cx, q, lo, hi)?.into_float_value();
         let c = cx.builder.build_float_to_signed_int(q, i32t, "code")?;
-        if fused {
-            return cx.store_at(dequantize_value(cx, c, (s, z))?.into(), y, i, 4);
+        if let Some(reader) = fused {
+            let v = dequantize_value(cx, c, reader.unwrap_or((s, z)))?;
+            return cx.store_at(v.into(), y, i, 4);
         }
         cx.store_at(c.into(), y, i, 4)
     })?;
@@ -487,27 +495,44 @@ fn unpack_group<'ctx>(
 /// THE rule shared with the arena planner (`arena::plan`): whether `quantize` node `q` is an
 /// edge activation's fake quantization that needs no codes — its result is no graph output
 /// and every reader is a `dequantize` with the same parameters whose own result is no graph
-/// output. Then the quantize kernel stores `s·(q − z)` (f32, same 4 bytes per element as the
-/// codes) and each of those dequantizes aliases that buffer ([`aliases_fake_quant`]): two
+/// output (the quantize's parameters, or the same with another per-tensor scale: see
+/// [`fused_reader_params`]). Then the quantize kernel stores the readers' `s·(q − z)` (f32,
+/// same 4 bytes per element as the codes) and each of those dequantizes aliases that buffer ([`aliases_fake_quant`]): two
 /// passes over the activation instead of four. A quantize that also feeds a `pack` (a
 /// crossing tensor) or an output keeps its codes.
 pub fn fake_quant_fused(g: &Graph, q: NodeId) -> bool {
+    fused_reader_params(g, q).is_some()
+}
+
+/// The parameters of the `dequantize`s that read quantize node `q` when the pair is fused
+/// ([`fake_quant_fused`]): every reader is a single-result `dequantize` (no graph output)
+/// with the same parameters, which are the quantize's own, or differ from them only in a
+/// per-tensor scale (the unit-scale `dequantize` feeding an exact conv, `q − zp`).
+fn fused_reader_params(g: &Graph, q: NodeId) -> Option<QuantParams> {
     let nd = &g.nodes[q];
-    let Some(&v) = nd.outputs.first() else { return false };
+    let v = *nd.outputs.first()?;
     if nd.op != OpKind::Quantize || g.outputs.contains(&v) {
-        return false;
+        return None;
     }
-    let Ok(params) = params_from_attrs(&nd.attrs) else { return false };
-    let mut readers = g.order.iter().filter(|&&r| g.nodes[r].inputs.contains(&v)).peekable();
-    readers.peek().is_some()
-        && readers.all(|&r| {
-            let rn = &g.nodes[r];
-            rn.op == OpKind::Dequantize
-                && rn.inputs.len() == 1
-                && rn.outputs.len() == 1
-                && !g.outputs.contains(&rn.outputs[0])
-                && params_from_attrs(&rn.attrs).is_ok_and(|p| p == params)
-        })
+    let own = params_from_attrs(&nd.attrs).ok()?;
+    let mut common: Option<QuantParams> = None;
+    for &r in g.order.iter().filter(|&&r| g.nodes[r].inputs.contains(&v)) {
+        let rn = &g.nodes[r];
+        let ok = rn.op == OpKind::Dequantize
+            && rn.inputs.len() == 1
+            && rn.outputs.len() == 1
+            && !g.outputs.contains(&rn.outputs[0]);
+        let p = params_from_attrs(&rn.attrs).ok().filter(|_| ok)?;
+        match &common {
+            Some(c) if *c != p => return None,
+            _ => common = Some(p),
+        }
+    }
+    let p = common?;
+    let rescaled = p.scale.len() == 1
+        && own.scale.len() == 1
+        && QuantParams { scale: own.scale.clone(), ..p.clone() } == own;
+    (p == own || rescaled).then_some(p)
 }
 
 /// Whether `dequantize` node `n` reads a fused fake quantization ([`fake_quant_fused`]): its
