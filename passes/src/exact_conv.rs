@@ -13,7 +13,7 @@
 //!   %wi = dequantize(%wq) {axis = 0, scale = [1.0, 1.0, ...], ...} : f32[M,...] @edge
 //!   %e  = conv(%xi, %wi) {exact_bound = 255, ...} : f32[1,M,H,W] @edge              ; exact Σ
 //!   %s  = const {value = [0.05·s0, 0.05·s1, ...]} : f32[1,M,1,1] @edge
-//!   %sb = const {value = %b as [1,M,1,1]} : f32[1,M,1,1] @edge
+//!   %sb = const {value = %b as [1,M,1,1] (zeros without a bias)} : f32[1,M,1,1] @edge
 //!   %c2 = affine(%e, %s, %sb) {activation = "relu"} : f32[1,M,H,W] @edge
 //! ```
 //!
@@ -208,10 +208,8 @@ impl Plan {
         let sx = self.x_params.scale[0];
         let scale: Vec<f32> = (0..m).map(|c| sx * channel_scale(&self.w_params, c)).collect();
         let s = g.add_const(tensor(&channel_shape, scale)?);
-        let mut inputs = vec![e, s];
-        if let Some(b) = &self.bias {
-            inputs.push(g.add_const(tensor(&channel_shape, b.clone())?));
-        }
+        let shift = self.bias.clone().unwrap_or_else(|| vec![0.0; m]);
+        let inputs = vec![e, s, g.add_const(tensor(&channel_shape, shift)?)];
         let fused_act = if self.skip.is_none() { self.act } else { Activation::None };
         let affine_attrs = Attrs::new()
             .with("activation", Attr::Str(fused_act.name().into()))
