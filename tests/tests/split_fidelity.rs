@@ -231,7 +231,10 @@ fn compiled_split_programs_match_the_interpreter() {
                         ));
                     }
                 }
-                Err(e) => failures.push(format!("{} {}: {e}", m.name, args.join(" "))),
+                Err(e) => {
+                    eprintln!("{} {}: FAILED: {e}", m.name, args.join(" "));
+                    failures.push(format!("{} {}: {e}", m.name, args.join(" ")));
+                }
             }
         }
     }
