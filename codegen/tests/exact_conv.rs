@@ -285,3 +285,55 @@ fn a_quantize_read_by_an_exact_conv_is_fused_and_exact() {
     let got = run_jit(&g, std::slice::from_ref(&x)).expect("compiled");
     assert_eq!(tensor_bytes(&want[0]), tensor_bytes(&got[0]), "interpreter vs compiled");
 }
+
+/// An exact gemm (the fully connected layer after a flatten): `k` = 2,048 products of extreme
+/// 8-bit codes per output (sums past 2^24, so chunked), with and without `trans_b`, packed
+/// weights; bit-identical with the interpreter and with i64 sums.
+#[test]
+fn exact_gemm_matches_the_interpreter_and_the_integer_sums() {
+    let (m, k, n) = (3, 2048, 10);
+    for trans_b in [0, 1] {
+        let mut rng = Rng(21 + trans_b as u64);
+        let xq: Vec<i32> = (0..m * k).map(|_| code(&mut rng, 0, 255, true)).collect();
+        let wq: Vec<i32> = (0..k * n).map(|_| code(&mut rng, -127, 127, true)).collect();
+        let w_shape = if trans_b == 1 { vec![n, k] } else { vec![k, n] };
+        let xp = unit_params(8, Scheme::Asymmetric, 0, None);
+        let wp = QuantParams {
+            axis: Some(if trans_b == 1 { 0 } else { 1 }),
+            ..unit_params(8, Scheme::Symmetric, 0, Some(n))
+        };
+        let mut g = Graph::new("fc");
+        let xv = g.add_input(Some("xq".into()), TensorType::new(DType::I32, vec![m, k]));
+        let xd = g.add_node(OpKind::Dequantize, params_to_attrs(&xp), vec![xv]).expect("types");
+        let cv = g.add_const(Tensor::new(w_shape.clone(), TensorData::I32(wq.clone())).expect("w"));
+        let wd = g.add_node(OpKind::Dequantize, params_to_attrs(&wp), vec![cv]).expect("types");
+        let attrs =
+            Attrs::new().with("trans_b", Attr::Int(trans_b)).with("exact_bound", Attr::Int(255));
+        let y = g.add_node(
+            OpKind::Gemm,
+            OpKind::Gemm.def().with_defaults(attrs),
+            vec![g.nodes[xd].outputs[0], g.nodes[wd].outputs[0]],
+        );
+        g.outputs.push(g.nodes[y.expect("types")].outputs[0]);
+        asplit_ir::verify::verify(&g).expect("verifies");
+        let input = Tensor::new(vec![m, k], TensorData::I32(xq.clone())).expect("x");
+        let want = asplit_ir::interp::run(&g, std::slice::from_ref(&input)).expect("interpreter");
+        let got = run_jit(&g, std::slice::from_ref(&input)).expect("compiled");
+        assert_eq!(tensor_bytes(&want[0]), tensor_bytes(&got[0]), "trans_b {trans_b}");
+        let w_at = |kk: usize, j: usize| if trans_b == 1 { wq[j * k + kk] } else { wq[kk * n + j] };
+        let got = got[0].as_f32().expect("f32");
+        let mut beyond = 0;
+        for i in 0..m {
+            for j in 0..n {
+                let s: i64 = (0..k).map(|kk| xq[i * k + kk] as i64 * w_at(kk, j) as i64).sum();
+                assert_eq!(
+                    got[i * n + j].to_bits(),
+                    (s as f32).to_bits(),
+                    "trans_b {trans_b} ({i}, {j})"
+                );
+                beyond += usize::from(s.abs() > 1 << 24);
+            }
+        }
+        assert!(beyond > 0, "no sum beyond 2^24");
+    }
+}

@@ -262,7 +262,7 @@ const fn ad(name: &'static str, kind: AttrKind, default: AttrDefault) -> AttrDef
 use AttrDefault as D;
 use AttrKind as K;
 
-/// Largest `exact_bound` of `conv`: integers up to 2^24 are exact in f32.
+/// Largest `exact_bound` of `conv` and `gemm`: integers up to 2^24 are exact in f32.
 pub const EXACT_BOUND_MAX: i64 = 1 << 24;
 
 const CONV_ATTRS: &[AttrDef] = &[
@@ -363,7 +363,8 @@ pub static OPS: &[OpDef] = &[
         attrs &[ad("alpha", K::Float, D::Float(1.0)), ad("beta", K::Float, D::Float(1.0)),
                 ad("trans_a", K::Int, D::Int(0)), ad("trans_b", K::Int, D::Int(0)),
                 ad("activation", K::Str, D::Str("none")),
-                ad("activation_params", K::Floats, D::EmptyFloats)],
+                ad("activation_params", K::Floats, D::EmptyFloats),
+                ad("exact_bound", K::Int, D::Absent)],
         shape shape::gemm, eval kernel::gemm),
     op!(MatMul, "matmul", ["a", "b", "bias"], opt 1,
         "numpy matmul: batched, broadcasting, 1-d operands promoted; + bias (broadcast to the result), then the fused activation.",

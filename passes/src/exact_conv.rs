@@ -1,5 +1,5 @@
-//! `exact-conv`: turns an edge convolution of quantized operands into an exact integer
-//! convolution and a rescale, so that every implementation computes the same bits and the
+//! `exact-conv`: turns an edge convolution or gemm of quantized operands into an exact
+//! integer one and a rescale, so that every implementation computes the same bits and the
 //! edge program's codes equal the interpreter's (DESIGN.md §8).
 //!
 //! ```text
@@ -21,17 +21,19 @@
 //! summation order, so a blocked FMA kernel and the interpreter disagree in the last place,
 //! which now and then moves a value across a rounding boundary of the next quantization and
 //! changes a code (then the next layer's, and so on). The integer form has one answer:
-//! `conv` with `exact_bound` sums integer products exactly (the interpreter in f64, the
+//! `conv`/`gemm` with `exact_bound` sum integer products exactly (the interpreter in f64, the
 //! generated code in exact f32 chunks and i32), and the rescale is one `mul` and one `add`
-//! per element in both. A residual `skip` becomes `add` after the affine, then the
-//! activation as its own op.
+//! per element in both. A conv's residual `skip` becomes `add` after the affine, then the
+//! activation as its own op. A gemm's `alpha` joins the scale and `beta·c` the shift; a
+//! `reshape` between the dequantize and a gemm (a flatten) moves to the codes.
 //!
-//! Only edge `conv`s are rewritten, and only when `x` is `dequantize(%codes)` with one scale
-//! and zero point, `w` is `dequantize(const codes)`, a bias is a constant, and the sums stay
-//! within what the generated code sums exactly (every product ≤ 2^24, every sum < 2^31);
-//! others stay f32 and are counted. The first edge layer usually reads the raw f32 model
-//! input and stays f32. gemm and matmul are not rewritten. Graphs not in the Split phase are
-//! left as they are. Statistics: `exact` (convs rewritten), `kept-f32` (edge convs left).
+//! Only edge nodes are rewritten, and only when `x` is `dequantize(%codes)` with one scale
+//! and zero point, `w` is `dequantize(const codes)` (per tensor, or per output channel), a
+//! bias is a constant with one value per output channel, and the sums stay within what the
+//! generated code sums exactly (every product ≤ 2^24, every sum < 2^31); others stay f32 and
+//! are counted. The first edge layer usually reads the raw f32 model input and stays f32.
+//! `matmul` is not rewritten. Graphs not in the Split phase are left as they are.
+//! Statistics: `exact` (nodes rewritten), `kept-f32` (edge convs and gemms left).
 
 use crate::options::PassOptions;
 use crate::pass::{Changed, Pass, PassCx, PassError, PassInfo};
@@ -47,7 +49,7 @@ use asplit_ir::tensor::{Tensor, TensorData};
 /// Registry entry.
 pub const INFO: PassInfo = PassInfo {
     name: "exact-conv",
-    summary: "Rewrite edge convs of quantized operands as exact integer convs plus a rescale.",
+    summary: "Rewrite edge convs/gemms of quantized operands as exact integer ones plus a rescale.",
     options: &[],
     build,
 };
@@ -91,7 +93,7 @@ pub fn exact_conv(g: &mut Graph) -> Result<ExactStats, PassError> {
     let convs: Vec<NodeId> = g
         .live_nodes()
         .filter(|(n, node)| {
-            node.op == OpKind::Conv
+            matches!(node.op, OpKind::Conv | OpKind::Gemm)
                 && g.placement.get(n) == Some(&Placement::Edge)
                 && node.attrs.get("exact_bound").is_none()
         })
@@ -127,26 +129,39 @@ pub fn exact_conv(g: &mut Graph) -> Result<ExactStats, PassError> {
 
 /// What one rewrite needs, read off the graph.
 struct Plan {
-    /// The activation codes (`x`'s dequantize operand) and their parameters.
+    /// The activation codes (`x`'s dequantize operand) and their parameters, and the
+    /// attributes of a `reshape` between the dequantize and the node (gemm after a flatten).
     x_codes: ValueId,
     x_params: QuantParams,
+    x_reshape: Option<Attrs>,
     /// The weight codes (a const) and their parameters.
     w_codes: ValueId,
     w_params: QuantParams,
     /// `max |q − zp|` of the activation codes.
     bound: i64,
-    /// Bias, as f32 values, if any.
+    /// The weight axis of the output channels (conv: 0; gemm: 0 with `trans_b`, else 1).
+    w_axis: usize,
+    /// Per output channel: the factor of the exact sum (gemm's alpha included) and the bias
+    /// (conv's `b`; gemm's `beta·c`), if any.
+    alpha: f32,
     bias: Option<Vec<f32>>,
     skip: Option<ValueId>,
     act: Activation,
 }
 
 impl Plan {
-    /// The rewrite of conv `n`, or `None` when it does not qualify.
+    /// The rewrite of conv or gemm `n`, or `None` when it does not qualify.
     fn of(g: &Graph, n: NodeId) -> Option<Plan> {
         let node = &g.nodes[n];
         let m = *g.ty(*node.outputs.first()?).shape.get(1)?;
-        let (x_codes, x_params) = dequantized(g, *node.inputs.first()?)?;
+        let gemm = node.op == OpKind::Gemm;
+        let w_axis = usize::from(gemm && node.attrs.int("trans_b").ok()? == 0);
+        let x = *node.inputs.first()?;
+        let (x, x_reshape) = match g.producer(x).map(|p| &g.nodes[p]) {
+            Some(r) if r.op == OpKind::Reshape && gemm => (r.inputs[0], Some(r.attrs.clone())),
+            _ => (x, None),
+        };
+        let (x_codes, x_params) = dequantized(g, x)?;
         let (w_codes, w_params) = dequantized(g, *node.inputs.get(1)?)?;
         g.const_value(w_codes)?;
         if x_params.scale.len() != 1 || x_params.zero_point.len() != 1 {
@@ -164,15 +179,34 @@ impl Plan {
             .max()
             .unwrap_or(0)
             .max(1);
-        let per_output: i64 = w_shape.iter().skip(1).product::<usize>() as i64;
+        if w_params.axis.is_some_and(|a| a != w_axis) {
+            return None;
+        }
+        let per_output = if gemm {
+            *w_shape.get(1 - w_axis)? as i64
+        } else {
+            w_shape.iter().skip(1).product::<usize>() as i64
+        };
         if !(1..=EXACT_BOUND_MAX).contains(&bound)
             || bound * w_max > EXACT_BOUND_MAX
             || bound * w_max * per_output >= 1 << 31
         {
             return None;
         }
+        let (alpha, beta) = if gemm {
+            (node.attrs.float("alpha").ok()?, node.attrs.float("beta").ok()?)
+        } else {
+            (1.0, 1.0)
+        };
         let bias = match node.inputs.get(2) {
-            Some(&b) => Some(g.const_value(b)?.as_f32()?.to_vec()).filter(|b| b.len() == m),
+            Some(&b) => {
+                let t = g.const_value(b)?;
+                // One value per output channel: conv's [M]; gemm's c as [N] or [1, N].
+                if t.shape().last() != Some(&m) || t.numel() != m {
+                    return None;
+                }
+                Some(t.as_f32()?.iter().map(|&c| beta * c).collect::<Vec<f32>>())
+            }
             None => None,
         };
         let act = Activation::from_attrs(&node.attrs).ok()?;
@@ -180,33 +214,45 @@ impl Plan {
         Some(Plan {
             x_codes,
             x_params,
+            x_reshape,
             w_codes,
             w_params,
             bound,
+            w_axis,
+            alpha,
             bias,
             skip: node.inputs.get(3).copied(),
             act,
         })
     }
 
-    /// Appends the exact conv and its rescale (to the end of `order`); returns the value that
-    /// replaces the conv's result.
+    /// Appends the exact conv or gemm and its rescale (to the end of `order`); returns the
+    /// value that replaces the node's result.
     fn emit(&self, g: &mut Graph, n: NodeId) -> Result<ValueId, String> {
         let node = g.nodes[n].clone();
         let out_ty = g.ty(node.outputs[0]).clone();
         let m = out_ty.shape.get(1).copied().ok_or("conv result without channels")?;
-        let xi = add1(g, OpKind::Dequantize, params_to_attrs(&unit(&self.x_params)), self.x_codes)?;
+        let codes = match &self.x_reshape {
+            Some(attrs) => add1(g, OpKind::Reshape, attrs.clone(), self.x_codes)?,
+            None => self.x_codes,
+        };
+        let xi = add1(g, OpKind::Dequantize, params_to_attrs(&unit(&self.x_params)), codes)?;
         let wi = add1(g, OpKind::Dequantize, params_to_attrs(&unit(&self.w_params)), self.w_codes)?;
         let mut attrs = node.attrs.clone();
         attrs.set("activation", Attr::Str("none".into()));
         attrs.set("activation_params", Attr::Floats(Vec::new()));
         attrs.set("exact_bound", Attr::Int(self.bound));
-        let e = g.add_node(OpKind::Conv, attrs, vec![xi, wi]).map_err(|e| e.to_string())?;
+        if node.op == OpKind::Gemm {
+            attrs.set("alpha", Attr::Float(1.0));
+        }
+        let e = g.add_node(node.op, attrs, vec![xi, wi]).map_err(|e| e.to_string())?;
         let e = g.nodes[e].outputs[0];
         let channel_shape: Vec<usize> =
             (0..out_ty.shape.len()).map(|a| if a == 1 { m } else { 1 }).collect();
         let sx = self.x_params.scale[0];
-        let scale: Vec<f32> = (0..m).map(|c| sx * channel_scale(&self.w_params, c)).collect();
+        let scale: Vec<f32> = (0..m)
+            .map(|c| self.alpha * sx * channel_scale(&self.w_params, self.w_axis, c))
+            .collect();
         let s = g.add_const(tensor(&channel_shape, scale)?);
         let shift = self.bias.clone().unwrap_or_else(|| vec![0.0; m]);
         let inputs = vec![e, s, g.add_const(tensor(&channel_shape, shift)?)];
@@ -251,10 +297,10 @@ fn unit(p: &QuantParams) -> QuantParams {
     QuantParams { scale: vec![1.0; p.scale.len()], ..p.clone() }
 }
 
-/// The weight scale of output channel `c` (per channel along axis 0, or per tensor).
-fn channel_scale(p: &QuantParams, c: usize) -> f32 {
+/// The weight scale of output channel `c` (per channel along `axis`, or per tensor).
+fn channel_scale(p: &QuantParams, axis: usize, c: usize) -> f32 {
     match p.axis {
-        Some(0) => p.scale.get(c).copied().unwrap_or(1.0),
+        Some(a) if a == axis => p.scale.get(c).copied().unwrap_or(1.0),
         _ => p.scale.first().copied().unwrap_or(1.0),
     }
 }

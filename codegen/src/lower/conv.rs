@@ -25,8 +25,8 @@
 use super::boundary::{self, Blocked};
 use super::gemm::{activation_of, broadcast_strides, mul, offset, require_f32};
 use super::microkernel::{
-    alloc_workspace, choose_tiling, emit_matmul, free_workspace, load_vec, mark_wide, store_vec,
-    AOperand, Addend, BOperand, COperand, Epilogue, Tiling,
+    self, alloc_workspace, choose_tiling, emit_matmul, free_workspace, load_vec, mark_wide,
+    store_vec, AOperand, Addend, BOperand, COperand, Epilogue, Tiling,
 };
 use super::pack::pack_rows;
 use super::KernelCx;
@@ -379,13 +379,8 @@ pub fn lower_conv<'ctx>(
     cx.finish_kernel(kern)
 }
 
-/// Partial sums of integers stay exact in f32 up to this magnitude.
-const F32_EXACT: u64 = 1 << 24;
-
-/// For an exact conv (`exact_bound`): the number of `k` steps whose f32 partial sums stay
-/// exact (`2^24 / (exact_bound · max|w|)`, at least 1), after checking that whole sums fit
-/// the i32 accumulators; `None` for an ordinary conv. The weights must be constants (plain or
-/// decoded codes), whose largest magnitude bounds every product.
+/// For an exact conv (`exact_bound`): the chunk length of [`microkernel::exact_chunk`];
+/// `None` for an ordinary conv. The weights must be constants (plain or decoded codes).
 fn exact_chunk(
     cx: &KernelCx<'_, '_>,
     g: &Graph,
@@ -394,33 +389,8 @@ fn exact_chunk(
     w: Option<&[f32]>,
     wq: Option<&boundary::QuantWeight>,
 ) -> Result<Option<u64>, CodegenError> {
-    let Some(bound) = g.nodes[node].attrs.get("exact_bound") else { return Ok(None) };
-    let bound = match bound {
-        asplit_ir::Attr::Int(b) if *b >= 1 => *b as u64,
-        other => return Err(cx.invalid(g, node, format!("exact_bound = {other:?}"))),
-    };
-    let w_max = match (w, wq) {
-        (Some(w), _) => w.iter().fold(0f32, |m, v| m.max(v.abs())),
-        (None, Some(q)) => q.dequantized_abs_max(),
-        (None, None) => {
-            return Err(cx.unsupported(g, node, "an exact conv with run-time weights"));
-        }
-    };
-    let w_max = (w_max.ceil() as u64).max(1);
     let per_output = (geo.c / geo.group.max(1)) * geo.kernel();
-    if bound.saturating_mul(w_max) > F32_EXACT
-        || bound.saturating_mul(w_max).saturating_mul(per_output) >= 1 << 31
-    {
-        return Err(cx.unsupported(
-            g,
-            node,
-            format!(
-                "an exact conv whose products may pass 2^24 or sums 2^31 ({per_output} \
-                 products of at most {bound}·{w_max})"
-            ),
-        ));
-    }
-    Ok(Some((F32_EXACT / (bound * w_max)).max(1)))
+    microkernel::exact_chunk_of(cx, g, node, w, wq, per_output)
 }
 
 /// True when `geo` is a 2-d depthwise convolution (one input and one output channel per

@@ -16,7 +16,7 @@
 
 use super::boundary::{self, Blocked};
 use super::microkernel::{
-    alloc_workspace, choose_tiling, emit_matmul, free_workspace, mark_wide, AOperand, Addend,
+    self, alloc_workspace, choose_tiling, emit_matmul, free_workspace, mark_wide, AOperand, Addend,
     BOperand, COperand, Epilogue,
 };
 use super::pack::pack_cols;
@@ -148,7 +148,11 @@ pub fn lower_gemm<'ctx>(
         AOperand { ptr: a_ptr, origin_rs: k, rs: k, ks: 1 }
     };
     let mut workspace = None;
-    let b = match const_f32(g, node, 1) {
+    let w_const = const_f32(g, node, 1);
+    let wq = boundary::reads_decoded(g, node, 1).then(|| boundary::quant_weight(g, nd.inputs[1]));
+    let exact_chunk =
+        microkernel::exact_chunk_of(cx, g, node, w_const.as_deref(), wq.flatten().as_ref(), k)?;
+    let b = match w_const {
         Some(bv) => {
             let packed = pack_cols(&bv, k as usize, n as usize, nr as usize, trans_b)
                 .ok_or_else(|| cx.invalid(g, node, "weights smaller than their shape"))?;
@@ -180,7 +184,7 @@ pub fn lower_gemm<'ctx>(
         let ptr = kern.operand(cx, 2)?;
         addends.push(Addend { ptr, rs: st[0], per_column: st[1] != 0, scale: beta });
     }
-    let epi = Epilogue { alpha, addends, act, exact_chunk: None };
+    let epi = Epilogue { alpha, addends, act, exact_chunk };
     let y = kern.result(0)?;
     emit_matmul(cx, (m, n, k), a, b, COperand { ptr: y, ldc: n }, &epi, tiling)?;
     if let Some(t) = workspace {

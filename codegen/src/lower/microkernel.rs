@@ -18,6 +18,7 @@
 use super::{math, KernelCx};
 use crate::error::CodegenError;
 use asplit_ir::Activation;
+use asplit_ir::{Graph, NodeId};
 use inkwell::attributes::AttributeLoc;
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{
@@ -488,6 +489,50 @@ fn scaled<'ctx>(
         return Ok(v);
     }
     Ok(math::mul_c(cx, v.into(), s as f64)?.into_vector_value())
+}
+
+/// Partial sums of integers stay exact in f32 up to this magnitude.
+const F32_EXACT: u64 = 1 << 24;
+
+/// For an exact op (`conv` or `gemm` with `exact_bound`) whose outputs each sum `per_output`
+/// products: the number of `k` steps whose f32 partial sums stay exact
+/// (`2^24 / (exact_bound · max|w|)`, at least 1), after checking that every product is exact
+/// and whole sums fit the i32 accumulators; `None` for an ordinary op. The weights (operand 1)
+/// must be constants, plain (`w`) or decoded codes (`wq`): their largest magnitude bounds
+/// every product.
+pub fn exact_chunk_of(
+    cx: &KernelCx<'_, '_>,
+    g: &Graph,
+    node: NodeId,
+    w: Option<&[f32]>,
+    wq: Option<&super::boundary::QuantWeight>,
+    per_output: u64,
+) -> Result<Option<u64>, CodegenError> {
+    let Some(bound) = g.nodes[node].attrs.get("exact_bound") else { return Ok(None) };
+    let bound = match bound {
+        asplit_ir::Attr::Int(b) if *b >= 1 => *b as u64,
+        other => return Err(cx.invalid(g, node, format!("exact_bound = {other:?}"))),
+    };
+    let w_max = match (w, wq) {
+        (Some(w), _) => w.iter().fold(0f32, |m, v| m.max(v.abs())),
+        (None, Some(q)) => q.dequantized_abs_max(),
+        (None, None) => {
+            return Err(cx.unsupported(g, node, "an exact op with run-time weights"));
+        }
+    };
+    let w_max = (w_max.ceil() as u64).max(1);
+    let product = bound.saturating_mul(w_max);
+    if product > F32_EXACT || product.saturating_mul(per_output) >= 1 << 31 {
+        return Err(cx.unsupported(
+            g,
+            node,
+            format!(
+                "an exact op whose products may pass 2^24 or sums 2^31 ({per_output} products \
+                 of at most {bound}·{w_max})"
+            ),
+        ));
+    }
+    Ok(Some((F32_EXACT / product).max(1)))
 }
 
 /// A zeroed heap workspace of `floats` f32 for one kernel call (`calloc`; `abort` when the

@@ -311,22 +311,29 @@ fn conv_t<T: Real>(cx: &EvalCx) -> KResult {
 /// any implementation that sums exactly (the generated code sums chunks in f32 and i32) gets
 /// the same bits.
 pub fn conv_exact(cx: &EvalCx) -> KResult {
+    let w_shape = input(cx, 1)?.shape();
+    check_exact(cx, w_shape.iter().skip(1).product())?;
+    via_cast(cx, DType::F32, DType::F64, conv)
+}
+
+/// The checks of an exact op (`conv` or `gemm` with `exact_bound`) whose outputs each sum
+/// `per_output` products of operand 0 and operand 1: integer operands, `|x| ≤ exact_bound`,
+/// `|w| ≤ 2^24`, and sums that stay below 2^53.
+pub fn check_exact(cx: &EvalCx, per_output: usize) -> Result<(), InterpError> {
     let bound = cx.attrs.int("exact_bound")?;
     let (x, w) = (elems::<f32>(cx, 0)?, elems::<f32>(cx, 1)?);
     let not_int = |v: &f32| v.fract() != 0.0;
     if let Some(v) = x.iter().find(|v| not_int(v) || v.abs() > bound as f32) {
-        return Err(invalid(cx, format!("operand `x` holds {v}, not an integer within ±{bound}")));
+        return Err(invalid(cx, format!("operand 0 holds {v}, not an integer within ±{bound}")));
     }
     if let Some(v) = w.iter().find(|v| not_int(v) || v.abs() > (1u32 << 24) as f32) {
-        return Err(invalid(cx, format!("operand `w` holds {v}, not an integer within ±2^24")));
+        return Err(invalid(cx, format!("operand 1 holds {v}, not an integer within ±2^24")));
     }
-    let w_shape = input(cx, 1)?.shape();
-    let per_output: usize = w_shape.iter().skip(1).product();
     let w_max = w.iter().fold(0f64, |m, v| m.max(v.abs() as f64));
     if per_output as f64 * bound as f64 * w_max >= (1u64 << 53) as f64 {
         return Err(invalid(cx, "the exact sums could exceed 2^53"));
     }
-    via_cast(cx, DType::F32, DType::F64, conv)
+    Ok(())
 }
 
 /// Transposed convolution.
@@ -733,7 +740,7 @@ mod tests {
             (vec![1.5, 2.0], vec![1.0, 1.0], "not an integer"),
             (vec![300.0, 2.0], vec![1.0, 1.0], "within ±255"),
             (vec![f32::NAN, 2.0], vec![1.0, 1.0], "not an integer"),
-            (vec![1.0, 2.0], vec![0.25, 1.0], "`w` holds 0.25"),
+            (vec![1.0, 2.0], vec![0.25, 1.0], "operand 1 holds 0.25"),
         ] {
             let err = exact_case(x, w, 255).expect_err("rejected").to_string();
             assert!(err.contains(what), "{err}");

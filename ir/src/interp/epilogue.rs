@@ -39,8 +39,12 @@ fn scale(cx: &EvalCx) -> KResult {
     eval_node(OpKind::Mul, &Attrs::new(), &[x, s], &[x.ty()])
 }
 
-/// Gemm, then its fused activation.
+/// Gemm, then its fused activation; an exact gemm (`exact_bound`, which has none) runs
+/// [`matmul_k::gemm_exact`].
 pub fn gemm(cx: &EvalCx) -> KResult {
+    if cx.attrs.get("exact_bound").is_some() {
+        return matmul_k::gemm_exact(cx);
+    }
     with_epilogue(cx, matmul_k::gemm, None)
 }
 

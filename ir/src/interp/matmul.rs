@@ -5,9 +5,10 @@
 
 use super::common::{
     broadcast_index, broadcast_shapes, elems, expect_shape, input, invalid, make, numel, opt_input,
-    real_dtype, KResult, Real,
+    real_dtype, via_cast, KResult, Real,
 };
 use super::{EvalCx, InterpError};
+use crate::types::DType;
 
 /// True when a `rows × cols` matrix with strides `(rs, cs)` stays inside `len` elements.
 fn fits(rows: usize, cols: usize, (rs, cs): (usize, usize), len: usize) -> bool {
@@ -157,6 +158,25 @@ fn gemm_t<T: Real>(cx: &EvalCx) -> KResult {
     };
     gemm_strided(cx, (m, k, n), alpha, a, sa, b, sb, acc, &mut y, (n, 1))?;
     Ok(vec![make(cx, vec![m, n], T::wrap(y))?])
+}
+
+/// `gemm` with `exact_bound` (alpha = 1, no `c`, no activation; integer operands): the exact
+/// sums, in f64, rounded once to f32, as [`super::conv::conv_exact`].
+pub fn gemm_exact(cx: &EvalCx) -> KResult {
+    let a = input(cx, 0)?;
+    let trans_a = cx.attrs.int("trans_a")? != 0;
+    let k = match a.shape() {
+        [a0, a1] => {
+            if trans_a {
+                *a0
+            } else {
+                *a1
+            }
+        }
+        _ => return Err(invalid(cx, "gemm operands must be 2-d")),
+    };
+    super::conv::check_exact(cx, k)?;
+    via_cast(cx, DType::F32, DType::F64, gemm)
 }
 
 /// numpy matmul: batched over leading dims with broadcasting; a 1-d `a` is a row vector,

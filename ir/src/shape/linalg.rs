@@ -141,9 +141,10 @@ fn check_activation(cx: &ShapeCx) -> Result<(), ShapeError> {
     crate::activation::Activation::from_attrs(cx.attrs).map(|_| ()).map_err(|e| cx.err(e))
 }
 
-/// conv's `exact_bound` when present (absent: an ordinary convolution): in
-/// 1..=[`EXACT_BOUND_MAX`], on f32 operands, with no `b`, `skip` or activation (the exact sum
-/// of integer products is rescaled by a separate op).
+/// conv's and gemm's `exact_bound` when present (absent: the ordinary op): in
+/// 1..=[`EXACT_BOUND_MAX`], on f32 operands, with no operand after the two factors (conv's
+/// `b` and `skip`, gemm's `c`) and no activation (the exact sum of integer products is
+/// rescaled by a separate op).
 fn check_exact(cx: &ShapeCx, x: &TensorType) -> Result<(), ShapeError> {
     if cx.attrs.get("exact_bound").is_none() {
         return Ok(());
@@ -154,15 +155,20 @@ fn check_exact(cx: &ShapeCx, x: &TensorType) -> Result<(), ShapeError> {
             cx.err(format!("attribute `exact_bound` = {bound} is outside 1..={EXACT_BOUND_MAX}"))
         );
     }
+    let op = cx.op.mnemonic();
     if x.dtype != DType::F32 {
-        return Err(cx.err(format!("an exact conv takes f32 operands, `x` is {}", x.dtype)));
+        return Err(cx.err(format!("an exact {op} takes f32 operands, not {}", x.dtype)));
     }
     if cx.opt_input(2).is_some() || cx.opt_input(3).is_some() {
-        return Err(cx.err("an exact conv takes no `b` or `skip` (rescale the exact sum first)"));
+        return Err(cx.err(format!(
+            "an exact {op} takes no operand after its two factors (rescale the exact sum first)"
+        )));
     }
     let act = crate::activation::Activation::from_attrs(cx.attrs).map_err(|e| cx.err(e))?;
     if act != crate::activation::Activation::None {
-        return Err(cx.err("an exact conv takes no activation (rescale the exact sum first)"));
+        return Err(
+            cx.err(format!("an exact {op} takes no activation (rescale the exact sum first)"))
+        );
     }
     Ok(())
 }
@@ -293,6 +299,10 @@ pub fn gemm(cx: &ShapeCx) -> ShapeResult {
         }
     }
     check_activation(cx)?;
+    check_exact(cx, a)?;
+    if cx.attrs.get("exact_bound").is_some() && cx.float("alpha")? != 1.0 {
+        return Err(cx.err("an exact gemm takes alpha = 1 (rescale the exact sum instead)"));
+    }
     cx.one(TensorType::new(a.dtype, vec![m, n]))
 }
 
@@ -377,11 +387,19 @@ mod tests {
         let (x, w) = (f(&[1, 4, 5, 5]), f(&[2, 4, 1, 1]));
         assert_eq!(shape_of(OpKind::Conv, &[x.clone(), w.clone()], a(255)), vec![1, 2, 5, 5]);
         expect_err(OpKind::Conv, &[x.clone(), w.clone()], a(0), &["exact_bound", "outside"]);
-        expect_err(OpKind::Conv, &[x.clone(), w.clone(), f(&[2])], a(255), &["no `b` or `skip`"]);
+        expect_err(OpKind::Conv, &[x.clone(), w.clone(), f(&[2])], a(255), &["no operand after"]);
         let relu = a(255).with("activation", Attr::Str("relu".into()));
         expect_err(OpKind::Conv, &[x, w], relu, &["no activation"]);
         let (x, w) = (t(DType::F64, &[1, 4, 5, 5]), t(DType::F64, &[2, 4, 1, 1]));
         expect_err(OpKind::Conv, &[x, w], a(255), &["f32 operands"]);
+        // gemm: the same, and alpha = 1.
+        let g = |alpha: f32| {
+            Attrs::new().with("exact_bound", Attr::Int(255)).with("alpha", Attr::Float(alpha))
+        };
+        let (a2, b2) = (f(&[3, 8]), f(&[8, 5]));
+        assert_eq!(shape_of(OpKind::Gemm, &[a2.clone(), b2.clone()], g(1.0)), vec![3, 5]);
+        expect_err(OpKind::Gemm, &[a2.clone(), b2.clone()], g(0.5), &["alpha = 1"]);
+        expect_err(OpKind::Gemm, &[a2, b2, f(&[5])], g(1.0), &["no operand after"]);
     }
 
     #[test]
