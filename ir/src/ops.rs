@@ -265,6 +265,17 @@ use AttrKind as K;
 /// Largest `exact_bound` of `conv` and `gemm`: integers up to 2^24 are exact in f32.
 pub const EXACT_BOUND_MAX: i64 = 1 << 24;
 
+/// THE rule for what an exact `conv`/`gemm` may sum, shared by the `exact-conv` pass (which
+/// only makes what fits) and the code generator (which refuses what does not): every output
+/// sums `per_output` products of `|x| ≤ bound` and `|w| ≤ w_max`. Each product must be exact in
+/// f32 (≤ 2^24) and each whole sum fit i32 (< 2^31). Returns the number of products whose
+/// partial sums stay exact in f32 (`2^24 / (bound · w_max)`, at least 1), or `None`.
+pub fn exact_chunk(bound: u64, w_max: u64, per_output: u64) -> Option<u64> {
+    let product = bound.max(1).saturating_mul(w_max.max(1));
+    let fits = product <= EXACT_BOUND_MAX as u64 && product.saturating_mul(per_output) < 1 << 31;
+    fits.then(|| (EXACT_BOUND_MAX as u64 / product).max(1))
+}
+
 const CONV_ATTRS: &[AttrDef] = &[
     a("strides", K::Ints),
     a("pads", K::Ints),

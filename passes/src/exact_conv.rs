@@ -41,7 +41,7 @@ use crate::rewrite::{erase_dead, replace_all_uses};
 use asplit_ir::activation::Activation;
 use asplit_ir::attr::{Attr, Attrs};
 use asplit_ir::graph::{Graph, NodeId, Phase, Placement, ValueId};
-use asplit_ir::ops::{OpKind, EXACT_BOUND_MAX};
+use asplit_ir::ops::{exact_chunk, OpKind, EXACT_BOUND_MAX};
 use asplit_ir::quant::QuantParams;
 use asplit_ir::shape::quant::{params_from_attrs, params_to_attrs};
 use asplit_ir::tensor::{Tensor, TensorData};
@@ -172,27 +172,21 @@ impl Plan {
         let w = g.const_value(w_codes)?;
         let TensorData::I32(codes) = w.data() else { return None };
         let w_shape = w.shape();
-        let w_max = codes
-            .iter()
-            .enumerate()
-            .map(|(i, &q)| (q as i64 - w_zero_point(&w_params, w_shape, i) as i64).abs())
-            .max()
-            .unwrap_or(0)
-            .max(1);
+        // `q − zp` of every weight, exactly (the unit-scale dequantize the rewrite emits).
+        let w_max =
+            unit(&w_params).dequantize(codes, w_shape).iter().fold(0f32, |m, v| m.max(v.abs()));
         if w_params.axis.is_some_and(|a| a != w_axis) {
             return None;
         }
         let per_output = if gemm {
-            *w_shape.get(1 - w_axis)? as i64
+            *w_shape.get(1 - w_axis)?
         } else {
-            w_shape.iter().skip(1).product::<usize>() as i64
+            w_shape.iter().skip(1).product::<usize>()
         };
-        if !(1..=EXACT_BOUND_MAX).contains(&bound)
-            || bound * w_max > EXACT_BOUND_MAX
-            || bound * w_max * per_output >= 1 << 31
-        {
+        if !(1..=EXACT_BOUND_MAX).contains(&bound) {
             return None;
         }
+        exact_chunk(bound as u64, w_max as u64, per_output as u64)?;
         let (alpha, beta) = if gemm {
             (node.attrs.float("alpha").ok()?, node.attrs.float("beta").ok()?)
         } else {
@@ -302,18 +296,6 @@ fn channel_scale(p: &QuantParams, axis: usize, c: usize) -> f32 {
     match p.axis {
         Some(a) if a == axis => p.scale.get(c).copied().unwrap_or(1.0),
         _ => p.scale.first().copied().unwrap_or(1.0),
-    }
-}
-
-/// The zero point that applies to element `i` of a weight of shape `shape`.
-fn w_zero_point(p: &QuantParams, shape: &[usize], i: usize) -> i32 {
-    match p.axis {
-        Some(a) if p.zero_point.len() > 1 => {
-            let inner: usize = shape.iter().skip(a + 1).product();
-            let dim = shape.get(a).copied().unwrap_or(1).max(1);
-            p.zero_point.get((i / inner.max(1)) % dim).copied().unwrap_or(0)
-        }
-        _ => p.zero_point.first().copied().unwrap_or(0),
     }
 }
 

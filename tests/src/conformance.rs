@@ -279,18 +279,7 @@ fn run_sets(case: &Case) -> (Outcome, bool) {
 fn run_sets_bound(case: &Case) -> Outcome {
     for (i, set) in case.sets.iter().enumerate() {
         let r = (|| {
-            let Inputs::Files(files) = &set.inputs else {
-                return Err("generated inputs cannot be bound".to_string());
-            };
-            let tensors = files
-                .iter()
-                .map(|p| read_tensor(p).map_err(|e| format!("input: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let names = graph_input_names(&case.model);
-            let known: Vec<(String, Tensor)> =
-                names.into_iter().zip(tensors.iter().cloned()).collect();
-            let g = import_file_with_values(&case.model, &ImportOptions::default(), &known)
-                .map_err(|e| format!("import (inputs bound): {e}"))?;
+            let (g, tensors) = import_bound(case, set)?;
             asplit_ir::verify::verify(&g).map_err(|v| format!("verify: {}", v[0]))?;
             check_set(&g, &tensors, set, case.rtol, case.atol)
         })();
@@ -299,6 +288,23 @@ fn run_sets_bound(case: &Case) -> Outcome {
         }
     }
     Outcome::Pass
+}
+
+/// The case's graph imported with `set`'s input values bound at compile time, and those
+/// values.
+fn import_bound(case: &Case, set: &DataSet) -> Result<(asplit_ir::Graph, Vec<Tensor>), String> {
+    let Inputs::Files(files) = &set.inputs else {
+        return Err("generated inputs cannot be bound".to_string());
+    };
+    let tensors = files
+        .iter()
+        .map(|p| read_tensor(p).map_err(|e| format!("input: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let known: Vec<(String, Tensor)> =
+        graph_input_names(&case.model).into_iter().zip(tensors.iter().cloned()).collect();
+    let g = import_file_with_values(&case.model, &ImportOptions::default(), &known)
+        .map_err(|e| format!("import (inputs bound): {e}"))?;
+    Ok((g, tensors))
 }
 
 /// Names of the model's graph inputs that are not initializers, in order.

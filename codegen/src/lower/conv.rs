@@ -221,7 +221,9 @@ pub fn lower_conv<'ctx>(
     let wq = boundary::reads_decoded(g, node, 1)
         .then(|| boundary::quant_weight(g, g.nodes[node].inputs[1]))
         .flatten();
-    let exact_chunk = exact_chunk(cx, g, node, &geo, w.as_deref(), wq.as_ref())?;
+    let per_output = (geo.c / geo.group.max(1)) * geo.kernel();
+    let exact_chunk =
+        microkernel::exact_chunk_of(cx, g, node, w.as_deref(), wq.as_ref(), per_output)?;
     if is_depthwise(&geo) {
         if exact_chunk.is_some_and(|kc| kc < geo.kernel()) {
             return Err(cx.unsupported(g, node, "an exact depthwise conv whose sums pass 2^24"));
@@ -377,20 +379,6 @@ pub fn lower_conv<'ctx>(
         free_workspace(cx, c)?;
     }
     cx.finish_kernel(kern)
-}
-
-/// For an exact conv (`exact_bound`): the chunk length of [`microkernel::exact_chunk`];
-/// `None` for an ordinary conv. The weights must be constants (plain or decoded codes).
-fn exact_chunk(
-    cx: &KernelCx<'_, '_>,
-    g: &Graph,
-    node: NodeId,
-    geo: &Geom,
-    w: Option<&[f32]>,
-    wq: Option<&boundary::QuantWeight>,
-) -> Result<Option<u64>, CodegenError> {
-    let per_output = (geo.c / geo.group.max(1)) * geo.kernel();
-    microkernel::exact_chunk_of(cx, g, node, w, wq, per_output)
 }
 
 /// True when `geo` is a 2-d depthwise convolution (one input and one output channel per

@@ -491,15 +491,10 @@ fn scaled<'ctx>(
     Ok(math::mul_c(cx, v.into(), s as f64)?.into_vector_value())
 }
 
-/// Partial sums of integers stay exact in f32 up to this magnitude.
-const F32_EXACT: u64 = 1 << 24;
-
 /// For an exact op (`conv` or `gemm` with `exact_bound`) whose outputs each sum `per_output`
-/// products: the number of `k` steps whose f32 partial sums stay exact
-/// (`2^24 / (exact_bound · max|w|)`, at least 1), after checking that every product is exact
-/// and whole sums fit the i32 accumulators; `None` for an ordinary op. The weights (operand 1)
-/// must be constants, plain (`w`) or decoded codes (`wq`): their largest magnitude bounds
-/// every product.
+/// products: the chunk length of [`asplit_ir::ops::exact_chunk`] for its bound and the
+/// largest weight magnitude, or an error when the sums do not fit; `None` for an ordinary op.
+/// The weights (operand 1) must be constants, plain (`w`) or decoded codes (`wq`).
 pub fn exact_chunk_of(
     cx: &KernelCx<'_, '_>,
     g: &Graph,
@@ -520,19 +515,18 @@ pub fn exact_chunk_of(
             return Err(cx.unsupported(g, node, "an exact op with run-time weights"));
         }
     };
-    let w_max = (w_max.ceil() as u64).max(1);
-    let product = bound.saturating_mul(w_max);
-    if product > F32_EXACT || product.saturating_mul(per_output) >= 1 << 31 {
-        return Err(cx.unsupported(
+    let w_max = w_max.ceil() as u64;
+    match asplit_ir::ops::exact_chunk(bound, w_max, per_output) {
+        Some(kc) => Ok(Some(kc)),
+        None => Err(cx.unsupported(
             g,
             node,
             format!(
                 "an exact op whose products may pass 2^24 or sums 2^31 ({per_output} products \
                  of at most {bound}·{w_max})"
             ),
-        ));
+        )),
     }
-    Ok(Some((F32_EXACT / product).max(1)))
 }
 
 /// A zeroed heap workspace of `floats` f32 for one kernel call (`calloc`; `abort` when the

@@ -11,11 +11,11 @@
 //! that. This file runs cases and reports outcomes; it does not decide pass/fail policy
 //! (`tests/tests/conformance_compiled.rs`) or render the doc (`doc.rs`).
 
-use super::{graph_input_names, load_inputs, one_line, panic_text, Case, Inputs, Outcome};
+use super::{load_inputs, one_line, panic_text, Case, Outcome};
 use crate::compare;
 use asplit_ir::{Graph, Tensor};
 use asplit_passes::{parse_pipeline, Changed, ManagerOptions, PassManager, DEFAULT_PIPELINE};
-use asplitc::onnx::{import_file, import_file_with_values, ImportError, ImportOptions};
+use asplitc::onnx::{import_file, ImportError, ImportOptions};
 use asplitc::tensor_io::read_tensor;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -95,7 +95,11 @@ fn compiled_sets(case: &Case) -> (Outcome, Outcome, bool) {
     let mut unchanged = true;
     for (i, set) in case.sets.iter().enumerate() {
         let fail = |e: String| format!("data set {i}: {}", one_line(&e));
-        let graph = if bound { import_bound(case, set) } else { clone_import(&plain) };
+        let graph = if bound {
+            super::import_bound(case, set).map(|(g, _)| g)
+        } else {
+            clone_import(&plain)
+        };
         let (g, inputs) = match graph.and_then(|g| load_inputs(&g, set).map(|x| (g, x))) {
             Ok(x) => x,
             Err(e) => {
@@ -133,21 +137,6 @@ fn clone_import(plain: &Result<Graph, ImportError>) -> Result<Graph, String> {
         Ok(g) => Ok(g.clone()),
         Err(e) => Err(format!("import: {e}")),
     }
-}
-
-/// The case's graph imported with `set`'s inputs bound at compile time.
-fn import_bound(case: &Case, set: &super::DataSet) -> Result<Graph, String> {
-    let Inputs::Files(files) = &set.inputs else {
-        return Err("generated inputs cannot be bound".to_string());
-    };
-    let tensors = files
-        .iter()
-        .map(|p| read_tensor(p).map_err(|e| format!("input: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let known: Vec<(String, Tensor)> =
-        graph_input_names(&case.model).into_iter().zip(tensors).collect();
-    import_file_with_values(&case.model, &ImportOptions::default(), &known)
-        .map_err(|e| format!("import (inputs bound): {e}"))
 }
 
 /// `g` after the default pipeline (this build's manager options: verification after every
