@@ -497,8 +497,8 @@ fn unpack_group<'ctx>(
 /// and every reader is a `dequantize` with the same parameters whose own result is no graph
 /// output (the quantize's parameters, or the same with another per-tensor scale: see
 /// [`fused_reader_params`]). Then the quantize kernel stores the readers' `s·(q − z)` (f32,
-/// same 4 bytes per element as the codes) and each of those dequantizes aliases that buffer ([`aliases_fake_quant`]): two
-/// passes over the activation instead of four. A quantize that also feeds a `pack` (a
+/// same 4 bytes per element as the codes) and each of those dequantizes aliases that buffer
+/// ([`aliases_fake_quant`]): two passes over the activation instead of four. A quantize that also feeds a `pack` (a
 /// crossing tensor) or an output keeps its codes.
 pub fn fake_quant_fused(g: &Graph, q: NodeId) -> bool {
     fused_reader_params(g, q).is_some()
